@@ -1,0 +1,195 @@
+"""Writes for teams, memberships, invitations and connected accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import crypto
+from accounts.models import ConnectedAccount, Invitation, Membership, Role, Team
+from connectors import fields as field_types
+from connectors import registry
+from connectors.base import ConnectorError
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "team"
+    slug, n = base, 2
+    while Team.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def team_create(*, name: str, owner) -> Team:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A team needs a name."})
+    team = Team.objects.create(name=name, slug=_unique_slug(name))
+    Membership.objects.create(team=team, user=owner, role=Role.OWNER)
+    return team
+
+
+def team_ensure_for_user(*, user) -> Team:
+    """The user's first team; a personal one is made the first time a user without a team
+    needs one, so that a fresh superuser can work at once."""
+    membership = Membership.objects.filter(user=user).select_related("team").first()
+    if membership:
+        return membership.team
+    slug = f"personal-{user.pk}"
+    try:
+        with transaction.atomic():
+            team = Team.objects.create(
+                name=f"{user.get_username()}'s team", slug=slug, is_personal=True
+            )
+            Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    except IntegrityError:
+        # Another request made it first.
+        team = Team.objects.get(slug=slug)
+    return team
+
+
+def membership_set(*, team: Team, user, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"must be one of: {', '.join(Role.values)}"})
+    membership, _ = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def invitation_create(*, team: Team, email: str, role: str, invited_by) -> Invitation:
+    if role not in Role.values:
+        raise ValidationError({"role": f"must be one of: {', '.join(Role.values)}"})
+    return Invitation.objects.create(team=team, email=email, role=role, invited_by=invited_by)
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user) -> Membership:
+    invitation = Invitation.objects.select_for_update().filter(token=token).first()
+    if invitation is None or invitation.accepted_at:
+        raise ValidationError("This invitation does not exist or was already used.")
+    if invitation.expires_at < timezone.now():
+        raise ValidationError("This invitation has expired.")
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    membership, _ = Membership.objects.get_or_create(
+        team=invitation.team, user=user, defaults={"role": invitation.role}
+    )
+    return membership
+
+
+def account_prepare(
+    *, connector: str, credentials: dict[str, Any], check: bool = True
+) -> tuple[dict, dict]:
+    """Validate credentials against the connector's account fields and, with ``check``,
+    against the service itself. Returns (settings, secrets), ready for account_apply."""
+    public, secrets = _clean_credentials(connector, credentials)
+    if check:
+        _check(connector, {**public, **secrets})
+    return public, secrets
+
+
+def _clean_credentials(connector_key: str, credentials: dict[str, Any]) -> tuple[dict, dict]:
+    try:
+        connector = registry.get(connector_key)
+    except registry.UnknownConnector as exc:
+        raise ValidationError({"connector": str(exc)}) from None
+    if not connector.account_fields:
+        raise ValidationError({"connector": f"{connector.label} needs no account."})
+    if not isinstance(credentials, dict):
+        raise ValidationError({"credentials": "must be an object"})
+    clean, errors = field_types.validate(connector.account_fields, credentials, resolved=True)
+    if errors:
+        raise ValidationError({f"credentials.{key}": msg for key, msg in errors.items()})
+    secret = field_types.secret_keys(connector.account_fields)
+    return (
+        {k: v for k, v in clean.items() if k not in secret},
+        {k: v for k, v in clean.items() if k in secret},
+    )
+
+
+def _check(connector_key: str, credentials: dict[str, Any]) -> None:
+    try:
+        registry.get(connector_key).check_account(credentials)
+    except ConnectorError as exc:
+        key = f"credentials.{exc.field}" if exc.field else "credentials"
+        raise ValidationError({key: exc.message}) from None
+
+
+def account_apply(*, account: ConnectedAccount, public: dict, secrets: dict) -> None:
+    """Put prepared credentials on an account (unsaved): settings in clear, secrets
+    encrypted, and a masked hint of the first secret."""
+    account.config = public
+    account.set_secrets(secrets)
+    first_secret = next(iter(secrets.values()), "")
+    account.hint = crypto.mask(first_secret) if first_secret else ""
+
+
+def account_create(
+    *,
+    team: Team,
+    connector: str,
+    title: str,
+    credentials: dict[str, Any],
+    created_by=None,
+    check: bool = True,
+) -> ConnectedAccount:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": "An account needs a title."})
+    if ConnectedAccount.objects.filter(team=team, title=title).exists():
+        raise ValidationError({"title": f"The team already has an account titled {title!r}."})
+    public, secrets = account_prepare(connector=connector, credentials=credentials, check=check)
+    account = ConnectedAccount(team=team, connector=connector, title=title, created_by=created_by)
+    account_apply(account=account, public=public, secrets=secrets)
+    account.save()
+    return account
+
+
+def account_update(
+    *,
+    account: ConnectedAccount,
+    title: str | None = None,
+    credentials: dict | None = None,
+    check: bool = True,
+) -> ConnectedAccount:
+    """Change the title and/or replace the credentials. Secrets left blank keep their
+    stored value, so a form need never show them to keep them."""
+    if title is not None and title.strip() and title.strip() != account.title:
+        title = title.strip()
+        if ConnectedAccount.objects.filter(team=account.team, title=title).exists():
+            raise ValidationError({"title": f"The team already has an account titled {title!r}."})
+        account.title = title
+    if credentials is not None:
+        merged = {**account.credentials(), **{k: v for k, v in credentials.items() if v != ""}}
+        public, secrets = account_prepare(
+            connector=account.connector, credentials=merged, check=check
+        )
+        account_apply(account=account, public=public, secrets=secrets)
+    account.save()
+    return account
+
+
+def account_delete(*, account: ConnectedAccount) -> None:
+    try:
+        account.delete()
+    except ProtectedError:
+        raise ValidationError(
+            f"The account {account.title!r} is used by automations; change them first."
+        ) from None
+
+
+def account_rotate_encryption(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored secret under the newest key. Returns rows rewritten."""
+    count = 0
+    for account in ConnectedAccount.objects.exclude(secrets_encrypted="").iterator(batch_size):
+        account.secrets_encrypted = crypto.rotate(account.secrets_encrypted)
+        account.save(update_fields=["secrets_encrypted"])
+        count += 1
+    return count

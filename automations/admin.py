@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from accounts.admin import TeamScopedAdmin
+from automations.models import Automation, Execution, Project, Step, StepRun
+
+
+@admin.register(Project)
+class ProjectAdmin(TeamScopedAdmin):
+    list_display = ["name", "team", "created_at"]
+    search_fields = ["name", "team__name"]
+    list_filter = ["team"]
+    list_select_related = ["team"]
+
+
+class StepInline(admin.StackedInline):
+    model = Step
+    extra = 0
+    fields = ["position", "key", "name", "connector", "action", "account", "config", "max_attempts"]
+    ordering = ["position"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(Automation)
+class AutomationAdmin(TeamScopedAdmin):
+    team_path = "project__team"
+    list_display = [
+        "name",
+        "project",
+        "team_name",
+        "active",
+        "trigger_connector",
+        "trigger_key",
+        "updated_at",
+    ]
+    list_filter = ["active", "trigger_connector"]
+    search_fields = ["name", "description", "project__name"]
+    list_select_related = ["project__team"]
+    readonly_fields = [
+        "webhook_token",
+        "trigger_sample",
+        "trigger_state",
+        "created_at",
+        "updated_at",
+    ]
+    raw_id_fields = ["trigger_account"]
+    inlines = [StepInline]
+    fieldsets = [
+        (None, {"fields": ["project", "name", "description", "active"]}),
+        (
+            "Trigger",
+            {
+                "fields": [
+                    "trigger_connector",
+                    "trigger_key",
+                    "trigger_account",
+                    "trigger_config",
+                    "trigger_conditions",
+                    "webhook_token",
+                    "trigger_sample",
+                    "trigger_state",
+                ]
+            },
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "project" and not request.user.is_superuser:
+            kwargs["queryset"] = Project.objects.filter(team__in=self._admin_team_ids(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Team", ordering="project__team__name")
+    def team_name(self, obj: Automation) -> str:
+        return obj.project.team.name
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    extra = 0
+    can_delete = False
+    fields = [
+        "position",
+        "step_key",
+        "connector",
+        "action",
+        "status",
+        "attempts",
+        "duration_ms",
+        "tokens_used",
+        "input",
+        "output",
+        "output_truncated",
+        "error",
+        "reused",
+    ]
+    readonly_fields = fields
+    ordering = ["position"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Execution)
+class ExecutionAdmin(TeamScopedAdmin):
+    team_path = "automation__project__team"
+    list_display = [
+        "pk",
+        "automation",
+        "status",
+        "is_test",
+        "created_at",
+        "duration_ms",
+        "tokens_used",
+    ]
+    list_filter = ["status", "is_test", "created_at"]
+    search_fields = ["automation__name", "error"]
+    list_select_related = ["automation"]
+    date_hierarchy = "created_at"
+    inlines = [StepRunInline]
+    readonly_fields = [
+        "automation",
+        "status",
+        "is_test",
+        "trigger_output",
+        "parent",
+        "depth",
+        "retry_of",
+        "resume_position",
+        "error",
+        "response",
+        "tokens_used",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StepRun)
+class StepRunAdmin(TeamScopedAdmin):
+    team_path = "execution__automation__project__team"
+    list_display = [
+        "execution",
+        "position",
+        "step_key",
+        "connector",
+        "action",
+        "status",
+        "attempts",
+        "duration_ms",
+    ]
+    list_filter = ["status", "connector"]
+    search_fields = ["step_key", "error"]
+    list_select_related = ["execution"]
+    readonly_fields = [f.name for f in StepRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import ConnectedAccount, EncryptedSecrets, Team
+
+
+def _webhook_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Project(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="project_name_unique_in_team")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Automation(EncryptedSecrets):
+    """One trigger plus ordered steps. Trigger fields declared secret (a webhook's shared
+    secret, say) live encrypted in ``secrets_encrypted``, never in ``trigger_config``."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="automations")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=False)
+    trigger_connector = models.CharField(max_length=50, blank=True)
+    trigger_key = models.CharField(max_length=50, blank=True)
+    trigger_account = models.ForeignKey(
+        ConnectedAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trigger_config = models.JSONField(default=dict, blank=True)
+    trigger_conditions = models.JSONField(default=list, blank=True)
+    trigger_sample = models.JSONField(null=True, blank=True)
+    # State the trigger keeps with the outside service (a registered webhook's uid).
+    trigger_state = models.JSONField(default=dict, blank=True)
+    webhook_token = models.CharField(
+        max_length=64, unique=True, default=_webhook_token, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="automation_name_unique_in_project"
+            )
+        ]
+        indexes = [models.Index(fields=["trigger_connector", "trigger_key", "active"])]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def team_id(self) -> int:
+        return self.project.team_id
+
+
+class Step(EncryptedSecrets):
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    key = models.SlugField(max_length=50)
+    name = models.CharField(max_length=100, blank=True)
+    connector = models.CharField(max_length=50)
+    action = models.CharField(max_length=50)
+    account = models.ForeignKey(
+        ConnectedAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="steps"
+    )
+    config = models.JSONField(default=dict, blank=True)
+    sample_output = models.JSONField(null=True, blank=True)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "key"], name="step_key_unique")
+        ]
+        ordering = ["automation", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or self.key
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    TIMED_OUT = "timed_out", "Timed out"
+
+
+FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT)
+
+
+class Execution(models.Model):
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="executions")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    is_test = models.BooleanField(default=False)
+    trigger_output = models.JSONField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    depth = models.PositiveSmallIntegerField(default=0)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    # A retry resumes here; the steps before it take their outputs from retry_of.
+    resume_position = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    response = models.JSONField(null=True, blank=True)
+    tokens_used = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["automation", "-created_at"], name="execution_by_automation"),
+            models.Index(fields=["status", "created_at"], name="execution_by_status"),
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Execution {self.pk} of {self.automation_id} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class StepRun(models.Model):
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="step_runs")
+    step_key = models.CharField(max_length=50)
+    position = models.PositiveIntegerField()
+    connector = models.CharField(max_length=50)
+    action = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    output_truncated = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # True when a retried execution took this output from the run it retries.
+    reused = models.BooleanField(default=False)
+    tokens_used = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "position"], name="one_run_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_key} ({self.status})"

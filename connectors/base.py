@@ -1,0 +1,152 @@
+"""The connector interface: what every connector package declares.
+
+A connector knows nothing of the automations models. It gets plain data (resolved
+params, credentials) and a small ``RunContext`` whose callbacks the engine fills in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from connectors.fields import Field
+
+
+class ConnectorError(Exception):
+    """The one error a connector raises: a user-facing message, and whether a retry can help.
+
+    ``field`` names the configuration field at fault, when there is one, so forms can
+    put the message beside it. ``retry_after`` carries a server's Retry-After in seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.field = field
+
+
+class TriggerRejected(Exception):
+    """An inbound event that must be answered with an HTTP error and start nothing."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class EventIgnored(Exception):
+    """An inbound event that is valid but not for this trigger (answered 200, no run)."""
+
+
+@dataclass
+class InboundEvent:
+    """An HTTP request as a trigger sees it, without Django's request object."""
+
+    method: str
+    headers: dict[str, str]
+    query: dict[str, Any]
+    body: bytes
+    content_type: str
+
+
+@dataclass
+class RunContext:
+    """What an action may use at run time besides its params."""
+
+    credentials: dict[str, Any] = field(default_factory=dict)
+    execution_id: int | None = None
+    team_id: int | None = None
+    project_id: int | None = None
+    step_key: str = ""
+    is_test: bool = False
+    deadline: float | None = None
+    run_sub_automation: Callable[[str, dict[str, Any]], Any] | None = None
+    list_sub_automations: Callable[[list[str]], list[dict[str, Any]]] | None = None
+    store_file: Callable[[str, bytes, str], str] | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def remaining(self, cap: float) -> float:
+        """Seconds an outbound call may take: the cap, or less when the run's time is short."""
+        if self.deadline is None:
+            return cap
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ConnectorError("The run's time limit was reached.", retryable=False)
+        return min(cap, left)
+
+    def add_usage(self, tokens: int) -> None:
+        self.usage["tokens"] = self.usage.get("tokens", 0) + int(tokens or 0)
+
+
+class Operation:
+    """A trigger or an action: a key, a label and typed fields."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    fields: ClassVar[tuple[Field, ...]] = ()
+    needs_account: ClassVar[bool] = False
+
+
+class Action(Operation):
+    def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class Trigger(Operation):
+    # Where inbound events arrive: "http" (/hooks/<token>/), a connector's own hook
+    # route, "sub_automation" (called by a parent) or "schedule".
+    delivery: ClassVar[str] = "http"
+
+    def accept(
+        self, event: InboundEvent, config: dict[str, Any], secrets: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Turn an inbound event into the trigger's output, or raise TriggerRejected /
+        EventIgnored."""
+        raise NotImplementedError
+
+    def sample(self, config: dict[str, Any], context: RunContext) -> dict[str, Any] | None:
+        """Test Trigger: a realistic output fetched from the service, when it can."""
+        return None
+
+
+class Connector:
+    key: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    account_fields: ClassVar[tuple[Field, ...]] = ()
+    triggers: ClassVar[tuple[type[Trigger], ...]] = ()
+    actions: ClassVar[tuple[type[Action], ...]] = ()
+
+    def check_account(self, credentials: dict[str, Any]) -> None:
+        """Raise ConnectorError (with ``field``) when the credentials do not work."""
+
+    def lookup(
+        self, name: str, credentials: dict[str, Any], params: dict[str, Any]
+    ) -> list[dict[str, str]]:
+        """Choices for a lookup field, fetched live: [{"value": ..., "label": ...}]."""
+        raise ConnectorError(f"Unknown lookup {name!r}.")
+
+    def trigger(self, key: str) -> Trigger:
+        for trigger_class in self.triggers:
+            if trigger_class.key == key:
+                return trigger_class()
+        raise KeyError(key)
+
+    def action(self, key: str) -> Action:
+        for action_class in self.actions:
+            if action_class.key == key:
+                return action_class()
+        raise KeyError(key)

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from connectors.base import Connector
+
+
+class HttpConnector(Connector):
+    key = "http"
+    label = "HTTP"
+    description = "Start an automation with a request to its webhook URL."

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.models import Role
+from connectors import registry
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(
+            username, f"{username}@example.com", "pw-" + username, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def team(owner):
+    return account_services.team_create(name="Acme Content", owner=owner)
+
+
+@pytest.fixture
+def teammate(make_user, team):
+    user = make_user("tom")
+    account_services.membership_set(team=team, user=user, role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def viewer(make_user, team):
+    user = make_user("vera")
+    account_services.membership_set(team=team, user=user, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def outsider(make_user):
+    user = make_user("oscar")
+    account_services.team_create(name="Other Co", owner=user)
+    return user
+
+
+@pytest.fixture
+def other_team(outsider):
+    return outsider.teams.get()
+
+
+@pytest.fixture
+def api(owner):
+    client = APIClient()
+    client.force_authenticate(owner)
+    return client
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def vault_connector():
+    """Registers the test-only Vault connector for the duration of a test."""
+    registry.CONNECTORS["vault"] = "tests.support.vault.VaultConnector"
+    registry.get.cache_clear()
+    yield registry.get("vault")
+    del registry.CONNECTORS["vault"]
+    registry.get.cache_clear()
