@@ -14,6 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Migrate, create a first admin if there is none, then run web server and worker."
 
@@ -24,6 +28,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("setup_schedules", verbosity=0)
         self._first_admin(addr)
+        # A SIGTERM (from a supervisor, or `timeout`) stops the children like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         manage = [sys.executable, "manage.py"]
         processes = [
             subprocess.Popen([*manage, "runserver", addr, "--noreload"]),
