@@ -1,13 +1,237 @@
-"""Writes for projects, automations, steps and executions."""
+"""Writes for projects, automations, steps and executions.
+
+The API, the wizard, the admin actions, tasks and management commands all come here.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from automations.models import Execution
+from accounts.models import Team
+from automations import documents
+from automations.definitions import CleanDefinition, clean_definition
+from automations.models import Automation, Execution, Project, Status, Step
+from connectors import registry
+from connectors.base import ConnectorError, TriggerSetup
+
+RUN_TASK = "automations.tasks.run_execution"
+
+
+def project_create(*, team: Team, name: str, description: str = "") -> Project:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "is required"})
+    if Project.objects.filter(team=team, name=name).exists():
+        raise ValidationError({"name": f"the team already has a project named {name!r}"})
+    return Project.objects.create(team=team, name=name, description=description)
+
+
+def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
+    changed_trigger = (
+        automation.trigger_connector != clean.trigger_connector
+        or automation.trigger_key != clean.trigger_key
+    )
+    automation.name = clean.name
+    automation.description = clean.description
+    automation.trigger_connector = clean.trigger_connector
+    automation.trigger_key = clean.trigger_key
+    automation.trigger_account = clean.trigger_account
+    automation.trigger_config = clean.trigger_config
+    automation.trigger_conditions = clean.trigger_conditions
+    kept = {} if changed_trigger or not automation.has_secrets else automation.get_secrets()
+    automation.set_secrets({**kept, **clean.trigger_secrets})
+    if changed_trigger:
+        automation.trigger_sample = None
+    try:
+        with transaction.atomic():
+            automation.save()
+    except IntegrityError:
+        raise ValidationError(
+            {"name": f"the project already has an automation named {clean.name!r}"}
+        ) from None
+    existing = {step.key: step for step in automation.steps.all()}
+    for position, item in enumerate(clean.steps):
+        step = existing.pop(item.key, None)
+        same = step is not None and (step.connector, step.action) == (item.connector, item.action)
+        if step is None:
+            step = Step(automation=automation, key=item.key)
+        kept = step.get_secrets() if same and step.has_secrets else {}
+        if not same:
+            step.sample_output = None
+        step.position = position
+        step.name = item.name
+        step.connector, step.action = item.connector, item.action
+        step.account = item.account
+        step.config = item.config
+        step.max_attempts = item.max_attempts
+        step.set_secrets({**kept, **item.secrets})
+        step.save()
+    Step.objects.filter(pk__in=[step.pk for step in existing.values()]).delete()
+    return automation
+
+
+@transaction.atomic
+def automation_create(
+    *, project: Project, data: dict[str, Any], created_by=None, partial: bool = False
+) -> Automation:
+    clean = clean_definition(project.team, data, partial=partial)
+    if Automation.objects.filter(project=project, name=clean.name).exists():
+        raise ValidationError(
+            {"name": f"the project already has an automation named {clean.name!r}"}
+        )
+    return _apply(Automation(project=project, created_by=created_by), clean)
+
+
+def automation_definition(automation: Automation) -> dict[str, Any]:
+    """The automation as a definition with account ids (secrets left out)."""
+    document = documents.automation_to_document(automation)
+    document.pop("format")
+    document["trigger"]["account"] = automation.trigger_account_id
+    accounts = dict(automation.steps.values_list("key", "account_id"))
+    for step in document["steps"]:
+        step["account"] = accounts.get(step["key"])
+    return document
+
+
+@transaction.atomic
+def automation_update(
+    *, automation: Automation, data: dict[str, Any], partial: bool = False
+) -> Automation:
+    """Replace the parts of the definition that ``data`` names; keep the rest."""
+    automation = Automation.objects.select_for_update().get(pk=automation.pk)
+    merged = {**automation_definition(automation), **data}
+    clean = clean_definition(automation.project.team, merged, existing=automation, partial=partial)
+    if automation.active:
+        _check_complete(automation.project.team, merged, existing=automation)
+    return _apply(automation, clean)
+
+
+def _check_complete(team: Team, definition: dict[str, Any], existing: Automation) -> None:
+    clean_definition(team, definition, existing=existing, partial=False)
+
+
+def _trigger_setup(automation: Automation) -> TriggerSetup:
+    from automations.selectors import webhook_url
+
+    account = automation.trigger_account
+    return TriggerSetup(
+        config=automation.trigger_config,
+        secrets=automation.get_secrets(),
+        credentials=account.credentials() if account else {},
+        hook_url=webhook_url(automation) if settings.PUBLIC_BASE_URL else None,
+        automation_name=automation.name,
+    )
+
+
+def automation_activate(*, automation: Automation) -> Automation:
+    """Switch on: the definition must be complete, and the trigger registers itself with
+    its service where it can."""
+    _check_complete(automation.project.team, automation_definition(automation), automation)
+    if automation.active:
+        return automation
+    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    try:
+        state = trigger.activate(_trigger_setup(automation))
+    except ConnectorError as exc:
+        raise ValidationError({"trigger": f"could not be activated: {exc.message}"}) from None
+    automation.trigger_state = state or {}
+    automation.active = True
+    automation.save(update_fields=["active", "trigger_state", "updated_at"])
+    return automation
+
+
+def automation_deactivate(*, automation: Automation) -> Automation:
+    if not automation.active:
+        return automation
+    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    try:
+        trigger.deactivate(_trigger_setup(automation), automation.trigger_state or {})
+    except ConnectorError as exc:
+        raise ValidationError({"trigger": f"could not be deactivated: {exc.message}"}) from None
+    automation.trigger_state = {}
+    automation.active = False
+    automation.save(update_fields=["active", "trigger_state", "updated_at"])
+    return automation
+
+
+def automation_delete(*, automation: Automation) -> None:
+    automation_deactivate(automation=automation)
+    automation.delete()
+
+
+def automation_import(
+    *, project: Project, document: Any, created_by=None, name: str | None = None
+) -> Automation:
+    definition, errors = documents.document_definition(document)
+    if errors:
+        raise ValidationError(errors)
+    if name:
+        definition["name"] = name
+    return automation_create(project=project, data=definition, created_by=created_by)
+
+
+def automation_export(*, automation: Automation) -> dict[str, Any]:
+    return documents.automation_to_document(automation)
+
+
+# -- executions -----------------------------------------------------------------------
+
+
+def execution_enqueue(
+    *, automation: Automation, trigger_output: Any, is_test: bool = False
+) -> Execution:
+    """Record a queued execution and hand its id to a worker once the row is committed."""
+    execution = Execution.objects.create(
+        automation=automation, status=Status.QUEUED, trigger_output=trigger_output, is_test=is_test
+    )
+    _enqueue(execution.pk)
+    return execution
+
+
+def _enqueue(execution_id: int) -> None:
+    transaction.on_commit(
+        lambda: async_task(RUN_TASK, execution_id, task_name=f"execution-{execution_id}")
+    )
+
+
+def execution_retry(*, execution: Execution) -> Execution:
+    """Run a failed execution again from the step that failed, with the outputs of the
+    steps before it."""
+    if execution.status not in (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED):
+        raise ValidationError("Only a failed, timed out or cancelled execution can be retried.")
+    if execution.parent_id:
+        raise ValidationError("Retry the parent execution; this one was started by it.")
+    failed = execution.step_runs.exclude(status=Status.SUCCEEDED).order_by("position").first()
+    resume = failed.position if failed else 0
+    reusable = execution.step_runs.filter(
+        position__lt=resume, status=Status.SUCCEEDED, output_truncated=False
+    ).count()
+    if reusable < resume:
+        resume = 0  # an earlier output was too large to keep: start over
+    retry = Execution.objects.create(
+        automation=execution.automation, status=Status.QUEUED,
+        trigger_output=execution.trigger_output, retry_of=execution, resume_position=resume,
+        is_test=execution.is_test,
+    )  # fmt: skip
+    _enqueue(retry.pk)
+    return retry
+
+
+def execution_cancel(*, execution: Execution) -> Execution:
+    updated = Execution.objects.filter(pk=execution.pk, status=Status.QUEUED).update(
+        status=Status.CANCELLED, finished_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError("Only a queued execution can be cancelled.")
+    execution.refresh_from_db()
+    return execution
 
 
 def execution_prune(*, days: int | None = None) -> int:
@@ -23,7 +247,6 @@ def secrets_rotate() -> int:
     newest key, so that old keys can be dropped."""
     from accounts import crypto
     from accounts.services import account_rotate_encryption
-    from automations.models import Automation, Step
 
     count = account_rotate_encryption()
     for model in (Automation, Step):
@@ -32,3 +255,23 @@ def secrets_rotate() -> int:
             row.save(update_fields=["secrets_encrypted"])
             count += 1
     return count
+
+
+def automation_run(
+    *, automation: Automation, payload: Any, wait: bool = False, is_test: bool = False
+) -> Execution:
+    """Start a run with ``payload`` as the event: queued, or inline when ``wait``."""
+    from automations.engine.runner import load_plan
+    from automations.engine.start import run_inline
+
+    if not automation.trigger_connector:
+        raise ValidationError({"trigger": "is not configured yet"})
+    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    try:
+        output = trigger.accept_payload(payload, automation.trigger_config)
+    except ConnectorError as exc:
+        raise ValidationError({"payload": exc.message}) from None
+    if wait:
+        execution, _ = run_inline(load_plan(automation.pk), output, is_test=is_test)
+        return execution
+    return execution_enqueue(automation=automation, trigger_output=output, is_test=is_test)

@@ -6,6 +6,12 @@ Each takes ids, never model instances (task arguments are pickled), and calls a 
 from __future__ import annotations
 
 from automations import services
+from automations.engine.start import run_queued
+
+
+def run_execution(execution_id: int) -> str:
+    execution = run_queued(execution_id)
+    return execution.status if execution else "already claimed"
 
 
 def prune_executions() -> int:

@@ -101,6 +101,9 @@ class Operation:
 
 
 class Action(Operation):
+    # True for an action whose output answers the HTTP caller (the Response action).
+    responds: ClassVar[bool] = False
+
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -117,9 +120,33 @@ class Trigger(Operation):
         EventIgnored."""
         raise NotImplementedError
 
+    def accept_payload(self, payload: Any, config: dict[str, Any]) -> Any:
+        """An event given as data (the API's run endpoint, a parent automation's call):
+        validate it and return the trigger output. Raise ConnectorError when it is bad."""
+        return payload
+
     def sample(self, config: dict[str, Any], context: RunContext) -> dict[str, Any] | None:
         """Test Trigger: a realistic output fetched from the service, when it can."""
         return None
+
+    def activate(self, setup: TriggerSetup) -> dict[str, Any]:
+        """Called when the automation is switched on: register with the service where
+        that is possible. Returns state kept for ``deactivate`` (a webhook uid, say)."""
+        return {}
+
+    def deactivate(self, setup: TriggerSetup, state: dict[str, Any]) -> None:
+        """Undo ``activate``."""
+
+
+@dataclass
+class TriggerSetup:
+    """What a trigger needs to register itself with a service."""
+
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+    credentials: dict[str, Any]
+    hook_url: str | None
+    automation_name: str
 
 
 class Connector:

@@ -27,10 +27,12 @@ LOOKUP = "lookup"
 SUB_AUTOMATION = "sub_automation"
 SUB_AUTOMATIONS = "sub_automations"
 SCHEMA = "schema"
+# Any JSON value: an object, a list, a number, or text kept as text.
+ANY = "any"
 
 FIELD_TYPES = (
     TEXT, LONG_TEXT, NUMBER, INTEGER, BOOLEAN, CHOICE, JSON, MESSAGES, KEY_VALUE,
-    LOOKUP, SUB_AUTOMATION, SUB_AUTOMATIONS, SCHEMA,
+    LOOKUP, SUB_AUTOMATION, SUB_AUTOMATIONS, SCHEMA, ANY,
 )  # fmt: skip
 
 SCHEMA_TYPES = ("string", "number", "integer", "boolean", "object", "array")
@@ -150,8 +152,7 @@ def _number(f: Field, value: Any, resolved: bool) -> float | int:
 def _check_range(f: Field, value: float) -> None:
     low, high = f.minimum, f.maximum
     if low is not None and high is not None and not (low <= value <= high):
-        kind = "a whole number" if f.type == INTEGER else "a number"
-        raise FieldError(f"must be {kind} between {_fmt(low)} and {_fmt(high)}")
+        raise FieldError(f"must be a number between {_fmt(low)} and {_fmt(high)}")
     if low is not None and value < low:
         raise FieldError(f"must be at least {_fmt(low)}")
     if high is not None and value > high:
@@ -268,7 +269,12 @@ def _schema(f: Field, value: Any, resolved: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def _any(f: Field, value: Any, resolved: bool) -> Any:
+    return value
+
+
 _CLEANERS = {
+    ANY: _any,
     TEXT: _text,
     LONG_TEXT: _text,
     LOOKUP: _text,

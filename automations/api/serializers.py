@@ -1,0 +1,150 @@
+"""Explicit input and output shapes of the API. Secrets are write-only everywhere."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.models import ConnectedAccount, Team
+from automations import selectors
+from automations.models import Automation, Execution, Project, StepRun
+
+
+class TeamOut(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "is_personal", "role", "created_at"]
+
+    def get_role(self, team: Team) -> str | None:
+        roles = self.context.get("roles", {})
+        return roles.get(team.pk)
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class AccountOut(serializers.ModelSerializer):
+    class Meta:
+        model = ConnectedAccount
+        fields = ["id", "connector", "title", "config", "hint", "created_at", "updated_at"]
+
+
+class AccountIn(serializers.Serializer):
+    connector = serializers.CharField(max_length=50)
+    title = serializers.CharField(max_length=100)
+    credentials = serializers.DictField(write_only=True)
+
+
+class AccountUpdateIn(serializers.Serializer):
+    title = serializers.CharField(max_length=100, required=False)
+    credentials = serializers.DictField(write_only=True, required=False)
+
+
+class ProjectOut(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "created_at"]
+
+
+class ProjectIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AutomationOut(serializers.ModelSerializer):
+    webhook_url = serializers.SerializerMethodField()
+    trigger = serializers.SerializerMethodField()
+    steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Automation
+        fields = [
+            "id", "project", "name", "description", "active", "webhook_url", "trigger", "steps",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_webhook_url(self, automation: Automation) -> str | None:
+        if automation.trigger_connector != "http":
+            return None
+        return selectors.webhook_url(automation, self.context.get("request"))
+
+    def get_trigger(self, automation: Automation) -> dict:
+        return {
+            "connector": automation.trigger_connector,
+            "trigger": automation.trigger_key,
+            "account": automation.trigger_account_id,
+            "config": automation.trigger_config,
+            "conditions": automation.trigger_conditions,
+            "secrets_set": automation.has_secrets,
+            "sample": automation.trigger_sample,
+            "state": automation.trigger_state,
+        }
+
+    def get_steps(self, automation: Automation) -> list[dict]:
+        return [
+            {
+                "key": step.key, "name": step.name, "connector": step.connector,
+                "action": step.action, "account": step.account_id, "config": step.config,
+                "max_attempts": step.max_attempts, "secrets_set": step.has_secrets,
+                "sample_output": step.sample_output,
+            }
+            for step in automation.steps.all()
+        ]  # fmt: skip
+
+
+class AutomationIn(serializers.Serializer):
+    project = serializers.IntegerField()
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    trigger = serializers.JSONField(required=False)
+    steps = serializers.JSONField(required=False)
+
+
+class AutomationUpdateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    trigger = serializers.JSONField(required=False)
+    steps = serializers.JSONField(required=False)
+
+
+class ImportIn(serializers.Serializer):
+    project = serializers.IntegerField()
+    document = serializers.JSONField()
+    name = serializers.CharField(max_length=100, required=False)
+
+
+class RunIn(serializers.Serializer):
+    payload = serializers.JSONField(required=False, default=dict)
+    wait = serializers.BooleanField(required=False, default=False)
+
+
+class StepRunOut(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = [
+            "position", "step_key", "connector", "action", "status", "input", "output",
+            "output_truncated", "error", "attempts", "reused", "tokens_used", "started_at",
+            "finished_at", "duration_ms",
+        ]  # fmt: skip
+
+
+class ExecutionOut(serializers.ModelSerializer):
+    automation_name = serializers.CharField(source="automation.name", read_only=True)
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id", "automation", "automation_name", "status", "is_test", "parent", "depth",
+            "retry_of", "error", "tokens_used", "created_at", "started_at", "finished_at",
+            "duration_ms",
+        ]  # fmt: skip
+
+
+class ExecutionDetailOut(ExecutionOut):
+    step_runs = StepRunOut(many=True, read_only=True)
+    children = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(ExecutionOut.Meta):
+        fields = [*ExecutionOut.Meta.fields, "trigger_output", "response", "step_runs", "children"]

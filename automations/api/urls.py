@@ -1,0 +1,41 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from automations.api import views
+
+v1 = [
+    path("connectors/", views.ConnectorCatalog.as_view(), name="connectors"),
+    path("teams/", views.TeamList.as_view(), name="teams"),
+    path("accounts/", views.AccountList.as_view(), name="accounts"),
+    path("accounts/<int:pk>/", views.AccountDetail.as_view(), name="account"),
+    path("projects/", views.ProjectList.as_view(), name="projects"),
+    path("projects/<int:pk>/", views.ProjectDetail.as_view(), name="project"),
+    path("automations/", views.AutomationList.as_view(), name="automations"),
+    path("automations/import/", views.AutomationImport.as_view(), name="automation-import"),
+    path("automations/<int:pk>/", views.AutomationDetail.as_view(), name="automation"),
+    path(
+        "automations/<int:pk>/export/", views.AutomationExport.as_view(), name="automation-export"
+    ),
+    path(
+        "automations/<int:pk>/activate/",
+        views.AutomationActivate.as_view(),
+        name="automation-activate",
+    ),
+    path(
+        "automations/<int:pk>/deactivate/",
+        views.AutomationDeactivate.as_view(),
+        name="automation-deactivate",
+    ),
+    path("automations/<int:pk>/run/", views.AutomationRun.as_view(), name="automation-run"),
+    path("executions/", views.ExecutionList.as_view(), name="executions"),
+    path("executions/<int:pk>/", views.ExecutionDetail.as_view(), name="execution"),
+    path("executions/<int:pk>/retry/", views.ExecutionRetry.as_view(), name="execution-retry"),
+]
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

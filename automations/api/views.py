@@ -1,0 +1,263 @@
+"""The REST API: small views per operation, each acting in the request's team."""
+
+from __future__ import annotations
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.models import Membership
+from automations import selectors, services
+from automations.api import serializers as s
+from automations.api.teams import TeamAPIView
+from automations.models import Status
+from connectors.catalog import catalog
+
+
+class ConnectorCatalog(APIView):
+    @extend_schema(
+        responses={200: dict}, summary="Connectors, their account fields, triggers and actions"
+    )
+    def get(self, request):
+        return Response(catalog())
+
+
+class TeamList(APIView):
+    @extend_schema(responses=s.TeamOut(many=True))
+    def get(self, request):
+        teams = account_selectors.team_list_for_user(user=request.user)
+        roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
+        return Response(s.TeamOut(teams, many=True, context={"roles": roles}).data)
+
+    @extend_schema(request=s.TeamIn, responses={201: s.TeamOut})
+    def post(self, request):
+        data = _valid(s.TeamIn, request)
+        team = account_services.team_create(name=data["name"], owner=request.user)
+        return Response(
+            s.TeamOut(team, context={"roles": {team.pk: "owner"}}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class AccountList(TeamAPIView):
+    @extend_schema(responses=s.AccountOut(many=True))
+    def get(self, request):
+        accounts = account_selectors.account_list(
+            team=self.team, connector=request.query_params.get("connector")
+        )
+        return Response(s.AccountOut(accounts, many=True).data)
+
+    @extend_schema(request=s.AccountIn, responses={201: s.AccountOut})
+    def post(self, request):
+        data = _valid(s.AccountIn, request)
+        account = account_services.account_create(
+            team=self.team, connector=data["connector"], title=data["title"],
+            credentials=data["credentials"], created_by=request.user,
+        )  # fmt: skip
+        return Response(s.AccountOut(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountDetail(TeamAPIView):
+    @extend_schema(responses=s.AccountOut)
+    def get(self, request, pk: int):
+        return Response(s.AccountOut(account_selectors.account_get(team=self.team, pk=pk)).data)
+
+    @extend_schema(request=s.AccountUpdateIn, responses=s.AccountOut)
+    def patch(self, request, pk: int):
+        account = account_selectors.account_get(team=self.team, pk=pk)
+        data = _valid(s.AccountUpdateIn, request)
+        account = account_services.account_update(
+            account=account, title=data.get("title"), credentials=data.get("credentials")
+        )
+        return Response(s.AccountOut(account).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        account_services.account_delete(
+            account=account_selectors.account_get(team=self.team, pk=pk)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectList(TeamAPIView):
+    @extend_schema(responses=s.ProjectOut(many=True))
+    def get(self, request):
+        return Response(s.ProjectOut(selectors.project_list(team=self.team), many=True).data)
+
+    @extend_schema(request=s.ProjectIn, responses={201: s.ProjectOut})
+    def post(self, request):
+        data = _valid(s.ProjectIn, request)
+        project = services.project_create(team=self.team, **data)
+        return Response(s.ProjectOut(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetail(TeamAPIView):
+    @extend_schema(responses=s.ProjectOut)
+    def get(self, request, pk: int):
+        return Response(s.ProjectOut(selectors.project_get(team=self.team, pk=pk)).data)
+
+
+class AutomationList(TeamAPIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, required=False)],
+        responses=s.AutomationOut(many=True),
+    )
+    def get(self, request):
+        automations = selectors.automation_list(
+            team=self.team, project_id=_int_param(request, "project")
+        ).prefetch_related("steps")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(automations, request, view=self)
+        data = s.AutomationOut(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(request=s.AutomationIn, responses={201: s.AutomationOut})
+    def post(self, request):
+        data = _valid(s.AutomationIn, request)
+        project = selectors.project_get(team=self.team, pk=data.pop("project"))
+        automation = services.automation_create(project=project, data=data, created_by=request.user)
+        return _automation(automation, request, status.HTTP_201_CREATED)
+
+
+class AutomationDetail(TeamAPIView):
+    @extend_schema(responses=s.AutomationOut)
+    def get(self, request, pk: int):
+        return _automation(selectors.automation_get(team=self.team, pk=pk), request)
+
+    @extend_schema(request=s.AutomationUpdateIn, responses=s.AutomationOut)
+    def put(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        data = _valid(s.AutomationUpdateIn, request)
+        return _automation(services.automation_update(automation=automation, data=data), request)
+
+    patch = put
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        services.automation_delete(automation=selectors.automation_get(team=self.team, pk=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AutomationImport(TeamAPIView):
+    @extend_schema(request=s.ImportIn, responses={201: s.AutomationOut})
+    def post(self, request):
+        data = _valid(s.ImportIn, request)
+        project = selectors.project_get(team=self.team, pk=data["project"])
+        automation = services.automation_import(
+            project=project, document=data["document"], created_by=request.user,
+            name=data.get("name"),
+        )  # fmt: skip
+        return _automation(automation, request, status.HTTP_201_CREATED)
+
+
+class AutomationExport(TeamAPIView):
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        return Response(services.automation_export(automation=automation))
+
+
+class AutomationActivate(TeamAPIView):
+    @extend_schema(request=None, responses=s.AutomationOut)
+    def post(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        return _automation(services.automation_activate(automation=automation), request)
+
+
+class AutomationDeactivate(TeamAPIView):
+    @extend_schema(request=None, responses=s.AutomationOut)
+    def post(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        return _automation(services.automation_deactivate(automation=automation), request)
+
+
+class AutomationRun(TeamAPIView):
+    @extend_schema(request=s.RunIn, responses={202: s.ExecutionOut, 200: s.ExecutionDetailOut})
+    def post(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        data = _valid(s.RunIn, request)
+        execution = services.automation_run(
+            automation=automation, payload=data["payload"], wait=data["wait"]
+        )
+        if data["wait"]:
+            execution = selectors.execution_get(team=self.team, pk=execution.pk)
+            return Response(s.ExecutionDetailOut(execution).data)
+        return Response(s.ExecutionOut(execution).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExecutionList(TeamAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("automation", int, required=False),
+            OpenApiParameter("status", str, required=False, enum=Status.values),
+            OpenApiParameter("since", str, required=False, description="ISO 8601 time"),
+            OpenApiParameter("until", str, required=False, description="ISO 8601 time"),
+        ],
+        responses=s.ExecutionOut(many=True),
+    )
+    def get(self, request):
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in Status.values:
+            raise ValidationError({"status": f"must be one of: {', '.join(Status.values)}"})
+        executions = selectors.execution_list(
+            team=self.team, automation_id=_int_param(request, "automation"), status=status_filter,
+            since=_time_param(request, "since"), until=_time_param(request, "until"),
+        )  # fmt: skip
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(executions, request, view=self)
+        return paginator.get_paginated_response(s.ExecutionOut(page, many=True).data)
+
+
+class ExecutionDetail(TeamAPIView):
+    @extend_schema(responses=s.ExecutionDetailOut)
+    def get(self, request, pk: int):
+        return Response(s.ExecutionDetailOut(selectors.execution_get(team=self.team, pk=pk)).data)
+
+
+class ExecutionRetry(TeamAPIView):
+    @extend_schema(request=None, responses={202: s.ExecutionOut})
+    def post(self, request, pk: int):
+        execution = selectors.execution_get(team=self.team, pk=pk)
+        retry = services.execution_retry(execution=execution)
+        return Response(s.ExecutionOut(retry).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _int_param(request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError({name: "must be a whole number"}) from None
+
+
+def _time_param(request, name: str):
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValidationError({name: "must be an ISO 8601 date and time"})
+    return parsed
+
+
+def _automation(automation, request, code: int = status.HTTP_200_OK) -> Response:
+    automation = get_object_or_404(
+        selectors.automation_list(team=automation.project.team).prefetch_related("steps"),
+        pk=automation.pk,
+    )
+    return Response(s.AutomationOut(automation, context={"request": request}).data, status=code)

@@ -1,0 +1,51 @@
+"""Automation documents: one automation as JSON, to version, share and move between
+installs. Accounts are named by title; secrets are never written out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from automations.models import Automation
+
+FORMAT = "switchboard/automation@1"
+
+
+def _title(account) -> str | None:
+    return account.title if account is not None else None
+
+
+def automation_to_document(automation: Automation) -> dict[str, Any]:
+    steps = automation.steps.select_related("account").order_by("position", "pk")
+    return {
+        "format": FORMAT,
+        "name": automation.name,
+        "description": automation.description,
+        "trigger": {
+            "connector": automation.trigger_connector,
+            "trigger": automation.trigger_key,
+            "account": _title(automation.trigger_account),
+            "config": automation.trigger_config,
+            "conditions": automation.trigger_conditions,
+        },
+        "steps": [
+            {
+                "key": step.key,
+                "name": step.name,
+                "connector": step.connector,
+                "action": step.action,
+                "account": _title(step.account),
+                "config": step.config,
+                "max_attempts": step.max_attempts,
+            }
+            for step in steps
+        ],
+    }
+
+
+def document_definition(document: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the envelope of a document; return the definition inside and any errors."""
+    if not isinstance(document, dict):
+        return {}, {"document": "must be a JSON object"}
+    if document.get("format") != FORMAT:
+        return {}, {"format": f"must be {FORMAT!r}"}
+    return {key: value for key, value in document.items() if key != "format"}, {}

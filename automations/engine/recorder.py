@@ -1,0 +1,130 @@
+"""Writes an execution's log: the Execution row and one StepRun per step.
+
+Rows are built in memory and written by ``flush``: a background run flushes after every
+step (so the log shows progress), an inline run once at the end (so answering an HTTP
+caller costs few queries). Secrets are redacted and large outputs truncated on the way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from automations.models import Execution, Status, StepRun
+
+REDACTED = "[redacted]"
+TRUNCATED_KEY = "_truncated"
+
+
+def redact(value: Any, secrets: frozenset[str]) -> Any:
+    """Replace every occurrence of a known secret inside a JSON value."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {key: redact(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item, secrets) for item in value]
+    return value
+
+
+def cap_output(value: Any) -> tuple[Any, bool]:
+    """Store at most STEP_OUTPUT_MAX_BYTES of an output; a larger one keeps a preview."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    limit = settings.STEP_OUTPUT_MAX_BYTES
+    if len(text) <= limit // 4 or len(text.encode()) <= limit:
+        return value, False
+    preview = text.encode()[:limit].decode("utf-8", "ignore")
+    return {TRUNCATED_KEY: True, "size_bytes": len(text.encode()), "preview": preview}, True
+
+
+class Recorder:
+    def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
+        self.execution = execution
+        self.secrets = secrets
+        self.pending: list[StepRun] = []
+        self.children: list[Recorder] = []
+
+    def add_secrets(self, values: list[Any]) -> None:
+        # Short values would redact ordinary words; secrets worth the name are longer.
+        extra = {str(v) for v in values if isinstance(v, str | int) and len(str(v)) >= 6}
+        if extra - self.secrets:
+            self.secrets = self.secrets | extra
+
+    def step_run(
+        self,
+        *,
+        step_key: str,
+        position: int,
+        connector: str,
+        action: str,
+        status: str,
+        input: Any,
+        output: Any,
+        error: str,
+        attempts: int,
+        started_at,
+        duration_ms: int,
+        tokens: int = 0,
+        reused: bool = False,
+    ) -> StepRun:
+        stored_output, truncated = cap_output(redact(output, self.secrets))
+        run = StepRun(
+            step_key=step_key, position=position, connector=connector, action=action,
+            status=status, input=redact(input, self.secrets), output=stored_output,
+            output_truncated=truncated, error=redact(error, self.secrets), attempts=attempts,
+            started_at=started_at, finished_at=timezone.now(), duration_ms=duration_ms,
+            tokens_used=tokens, reused=reused,
+        )  # fmt: skip
+        self.pending.append(run)
+        return run
+
+    def finish(
+        self, *, status: str, error: str = "", response: Any = None, tokens: int = 0
+    ) -> None:
+        execution = self.execution
+        execution.status = status
+        execution.error = redact(error, self.secrets)
+        execution.response = redact(response, self.secrets) if response is not None else None
+        execution.tokens_used = tokens
+        execution.finished_at = timezone.now()
+        if execution.started_at:
+            elapsed = execution.finished_at - execution.started_at
+            execution.duration_ms = int(elapsed.total_seconds() * 1000)
+
+    def flush(self) -> None:
+        with transaction.atomic():
+            self._flush()
+
+    def _flush(self) -> None:
+        execution = self.execution
+        if execution.pk is None:
+            execution.save(force_insert=True)
+        else:
+            execution.save(
+                update_fields=[
+                    "status", "error", "response", "tokens_used", "started_at", "finished_at",
+                    "duration_ms", "resume_position",
+                ]
+            )  # fmt: skip
+        if self.pending:
+            for run in self.pending:
+                run.execution = execution
+            StepRun.objects.bulk_create(self.pending)
+            self.pending = []
+        for child in self.children:
+            child.execution.parent = execution
+            child._flush()
+        self.children = [c for c in self.children if not is_finished(c.execution.status)]
+
+
+def is_finished(status: str) -> bool:
+    return status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT)

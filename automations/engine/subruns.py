@@ -1,0 +1,96 @@
+"""Sub automations run by a step: a child execution, inline, linked to its parent."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from automations.models import Automation, Execution, Status
+from connectors import registry
+from connectors.base import ConnectorError
+
+if TYPE_CHECKING:
+    from automations.engine.runner import Runner
+
+SUB_CONNECTOR = "sub_automation"
+SUB_TRIGGER = "called"
+
+
+def callable_automations(project_id: int):
+    return Automation.objects.filter(
+        project_id=project_id, trigger_connector=SUB_CONNECTOR, trigger_key=SUB_TRIGGER
+    )
+
+
+class SubRunner:
+    def __init__(self, parent: Runner) -> None:
+        self.parent = parent
+
+    def describe(self, names: list[str]) -> list[dict[str, Any]]:
+        """Name, description and input schema of each named sub automation, in order."""
+        found = {
+            a.name: a
+            for a in callable_automations(self.parent.plan.automation.project_id).filter(
+                name__in=names
+            )
+        }
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise ConnectorError(
+                f"No sub automation named {', '.join(repr(n) for n in missing)} in this project."
+            )
+        return [
+            {
+                "name": name,
+                "description": found[name].trigger_config.get("description")
+                or found[name].description,
+                "schema": found[name].trigger_config.get("schema") or [],
+                "active": found[name].active,
+            }
+            for name in names
+        ]
+
+    def run(self, name: str, arguments: Any) -> Any:
+        from automations.engine.runner import Runner, load_plan
+
+        parent = self.parent
+        automation = (
+            callable_automations(parent.plan.automation.project_id).filter(name=name).first()
+        )
+        if automation is None:
+            raise ConnectorError(f"There is no sub automation named {name!r} in this project.")
+        if not automation.active:
+            raise ConnectorError(f"The sub automation {name!r} is not active.")
+        depth = parent.execution.depth + 1
+        if automation.pk in parent.ancestry:
+            raise ConnectorError(
+                f"The sub automation {name!r} is already running further up this chain "
+                "(a cycle); it was not called again."
+            )
+        if depth > settings.SUB_AUTOMATION_MAX_DEPTH:
+            raise ConnectorError(
+                f"Sub automations are nested more than {settings.SUB_AUTOMATION_MAX_DEPTH} "
+                "deep; stopping here."
+            )
+        trigger = registry.get(SUB_CONNECTOR).trigger(SUB_TRIGGER)
+        output = trigger.accept_payload(arguments, automation.trigger_config)
+        child = Execution(
+            automation=automation, status=Status.RUNNING, trigger_output=output,
+            parent=parent.execution if parent.execution.pk else None, depth=depth,
+            is_test=parent.execution.is_test, started_at=timezone.now(),
+        )  # fmt: skip
+        runner = Runner(
+            load_plan(automation.pk), child, deadline=parent.deadline, flush_each_step=False,
+            ancestry=parent.ancestry,
+        )  # fmt: skip
+        parent.recorder.children.append(runner.recorder)
+        runner.run(flush=False)
+        parent.tokens += runner.tokens
+        if child.status == Status.TIMED_OUT or time.monotonic() > parent.deadline:
+            raise ConnectorError(f"The sub automation {name!r} ran out of time.")
+        if child.status != Status.SUCCEEDED:
+            raise ConnectorError(f"The sub automation {name!r} failed: {child.error}")
+        return runner.result

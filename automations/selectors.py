@@ -1,0 +1,88 @@
+"""Reads scoped to a team: views, the API and commands fetch automations only here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Team
+from automations.models import Automation, Execution, Project
+
+
+def project_list(*, team: Team) -> QuerySet[Project]:
+    return Project.objects.filter(team=team).order_by("name")
+
+
+def project_get(*, team: Team, pk: int) -> Project:
+    project = Project.objects.filter(team=team, pk=pk).first()
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+def automation_list(*, team: Team, project_id: int | None = None) -> QuerySet[Automation]:
+    automations = Automation.objects.filter(project__team=team).select_related("project")
+    if project_id:
+        automations = automations.filter(project_id=project_id)
+    return automations.order_by("project__name", "name")
+
+
+def automation_get(*, team: Team, pk: int) -> Automation:
+    automation = (
+        Automation.objects.filter(project__team=team, pk=pk).select_related("project").first()
+    )
+    if automation is None:
+        raise Http404("No such automation.")
+    return automation
+
+
+def execution_list(
+    *,
+    team: Team,
+    automation_id: int | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    top_level_only: bool = False,
+) -> QuerySet[Execution]:
+    executions = Execution.objects.filter(automation__project__team=team).select_related(
+        "automation"
+    )
+    if automation_id:
+        executions = executions.filter(automation_id=automation_id)
+    if status:
+        executions = executions.filter(status=status)
+    if since:
+        executions = executions.filter(created_at__gte=since)
+    if until:
+        executions = executions.filter(created_at__lt=until)
+    if top_level_only:
+        executions = executions.filter(parent__isnull=True)
+    return executions.order_by("-created_at", "-pk")
+
+
+def execution_get(*, team: Team, pk: int) -> Execution:
+    execution = (
+        Execution.objects.filter(automation__project__team=team, pk=pk)
+        .select_related("automation")
+        .prefetch_related("step_runs", "children")
+        .first()
+    )
+    if execution is None:
+        raise Http404("No such execution.")
+    return execution
+
+
+def webhook_url(automation: Automation, request=None) -> str:
+    """The URL a caller uses to start this automation, as users should see it."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    path = reverse("hooks:http", args=[automation.webhook_token])
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return path

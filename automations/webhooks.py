@@ -1,0 +1,130 @@
+"""Inbound webhooks: an HTTP request becomes a trigger event and, if it passes, a run.
+
+Every refusal answers with a JSON error and a precise status, and none of them creates
+an execution: unknown token 404, inactive 409, wrong key 401, too large 413, bad JSON
+400, wrong method 405.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from automations import services
+from automations.engine.conditions import conditions_hold
+from automations.engine.runner import Plan, load_plan
+from automations.engine.start import run_inline
+from automations.models import Automation, Status
+from connectors import registry
+from connectors.base import EventIgnored, InboundEvent, TriggerRejected
+
+logger = logging.getLogger(__name__)
+
+# Headers Django computes itself, or that belong to one hop only.
+_UNSAFE_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"}
+
+
+def error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def read_event(request: HttpRequest) -> InboundEvent | JsonResponse:
+    """The request as an InboundEvent, or a 413 when its body is too large."""
+    limit = settings.MAX_WEBHOOK_BODY
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return error(413, f"The body is larger than {limit} bytes.")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return error(413, f"The body is larger than {limit} bytes.")
+    query: dict[str, Any] = {}
+    for key, values in request.GET.lists():
+        query[key] = values[0] if len(values) == 1 else values
+    return InboundEvent(
+        method=request.method or "GET",
+        headers={key.lower(): value for key, value in request.headers.items()},
+        query=query,
+        body=body,
+        content_type=request.content_type or "",
+    )
+
+
+def _load(token: str) -> Plan | None:
+    automation_id = (
+        Automation.objects.filter(webhook_token=token).values_list("pk", flat=True).first()
+    )
+    return load_plan(automation_id) if automation_id else None
+
+
+def accept_event(plan: Plan, event: InboundEvent) -> dict[str, Any] | HttpResponse:
+    """Run the trigger's checks; the trigger output, or the answer that refuses it."""
+    automation = plan.automation
+    if not automation.active:
+        return error(409, f"The automation {automation.name!r} is not active.")
+    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    try:
+        return trigger.accept(event, automation.trigger_config, automation.get_secrets())
+    except TriggerRejected as exc:
+        return error(exc.status, exc.message)
+    except EventIgnored as exc:
+        return JsonResponse({"status": "ignored", "reason": str(exc)})
+
+
+def start(plan: Plan, output: dict[str, Any]) -> HttpResponse:
+    """Start the run for an accepted event: inline with a Response step, else queued."""
+    automation = plan.automation
+    if not conditions_hold(automation.trigger_conditions, output):
+        return JsonResponse({"status": "skipped", "reason": "The trigger conditions were not met."})
+    if not _responds(plan):
+        execution = services.execution_enqueue(automation=automation, trigger_output=output)
+        return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
+    execution, _ = run_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
+    if execution.status == Status.TIMED_OUT:
+        return error(504, execution.error or "The run took too long.", execution_id=execution.pk)
+    if execution.status != Status.SUCCEEDED or execution.response is None:
+        return error(502, execution.error or "The run failed.", execution_id=execution.pk)
+    return build_response(execution.response)
+
+
+def _responds(plan: Plan) -> bool:
+    for step in plan.steps:
+        try:
+            if registry.get(step.connector).action(step.action).responds:
+                return True
+        except (registry.UnknownConnector, KeyError):
+            continue
+    return False
+
+
+def build_response(answer: dict[str, Any]) -> HttpResponse:
+    body = answer.get("body")
+    if isinstance(body, str):
+        response = HttpResponse(body, status=answer.get("status", 200))
+        response["Content-Type"] = "text/plain; charset=utf-8"
+    else:
+        response = JsonResponse(body, status=answer.get("status", 200), safe=False)
+    for name, value in (answer.get("headers") or {}).items():
+        if name.lower() not in _UNSAFE_HEADERS:
+            response[name] = value
+    return response
+
+
+@csrf_exempt
+def http_hook(request: HttpRequest, token: str) -> HttpResponse:
+    plan = _load(token)
+    if plan is None or plan.automation.trigger_connector != "http":
+        return error(404, "There is no webhook at this address.")
+    event = read_event(request)
+    if isinstance(event, HttpResponse):
+        return event
+    output = accept_event(plan, event)
+    if isinstance(output, HttpResponse):
+        return output
+    return start(plan, output)

@@ -1,0 +1,204 @@
+"""The one guarded HTTP client, for every request whose URL a user, an event or a model
+supplied.
+
+Each hop (the first request and every redirect) resolves the host once, refuses the
+request if any address it resolves to is private, loopback, link-local (cloud
+metadata), multicast, reserved or otherwise not global, and then connects to the very
+address it checked, so a DNS answer cannot change between check and use. Hosts and
+networks in OUTBOUND_ALLOWLIST are let through. Time and response size are capped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from connectors.base import ConnectorError
+
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class OutboundRefused(ConnectorError):
+    """A request the guard will not send. Never retryable."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"Refused to connect to {host}: {reason}.", retryable=False)
+        self.host = host
+        self.reason = reason
+
+
+def address_refusal(address: IPAddress) -> str | None:
+    """Why an address may not be reached, or None when it may."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return f"{address} is a loopback address"
+    if address.is_link_local:
+        return f"{address} is a link-local address (used for cloud metadata)"
+    if address.is_multicast:
+        return f"{address} is a multicast address"
+    if address.is_unspecified:
+        return f"{address} is an unspecified address"
+    if address.is_private:
+        return f"{address} is a private address"
+    if address.is_reserved:
+        return f"{address} is a reserved address"
+    if not address.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+def _allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    hosts: set[str] = set()
+    networks = []
+    for entry in settings.OUTBOUND_ALLOWLIST:
+        entry = entry.strip().lower()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            hosts.add(entry)
+    return hosts, networks
+
+
+def resolve_checked(host: str, port: int) -> str:
+    """Resolve ``host`` and return one address to connect to, or raise OutboundRefused."""
+    host = host.strip("[]").lower()
+    allowed_hosts, allowed_networks = _allowlist()
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConnectorError(
+            f"Could not resolve the host {host}: {exc.strerror}.", retryable=True
+        ) from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise ConnectorError(f"The host {host} has no address.", retryable=True)
+    for raw in addresses:
+        address = ipaddress.ip_address(raw.split("%")[0])
+        if host in allowed_hosts or any(address in network for network in allowed_networks):
+            continue
+        reason = address_refusal(address)
+        if reason:
+            raise OutboundRefused(host, reason)
+    return addresses[0]
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the address checked for this hop while speaking to the host by name
+    (Host header, TLS SNI and certificate check)."""
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OutboundRefused(parts.hostname or request.url, "only http and https URLs")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        request._pinned_address = resolve_checked(parts.hostname, port)
+        request.headers["Host"] = parts.netloc.rpartition("@")[2]
+        return super().send(request, **kwargs)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        hostname = host_params["host"]
+        host_params["host"] = request._pinned_address
+        if host_params["scheme"] == "https":
+            pool_kwargs["server_hostname"] = hostname
+            pool_kwargs["assert_hostname"] = hostname
+        return host_params, pool_kwargs
+
+
+class GuardedSession(requests.Session):
+    """A requests Session that follows redirects itself (checking each hop) and reads at
+    most ``max_bytes`` of a body within ``timeout`` seconds in all."""
+
+    def __init__(self, *, timeout: float | None = None, max_bytes: int | None = None) -> None:
+        super().__init__()
+        # Environment proxies would bypass the pinned address.
+        self.trust_env = False
+        self.timeout = timeout if timeout is not None else settings.OUTBOUND_TIMEOUT
+        self.max_bytes = max_bytes if max_bytes is not None else settings.OUTBOUND_MAX_BYTES
+        adapter = _PinnedAdapter(max_retries=0)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        timeout = kwargs.pop("timeout", None) or self.timeout
+        max_bytes = kwargs.pop("max_bytes", None) or self.max_bytes
+        kwargs.pop("allow_redirects", None)
+        kwargs.pop("stream", None)
+        deadline = time.monotonic() + timeout
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(url).hostname or url
+            try:
+                response = super().request(
+                    method, url, allow_redirects=False, stream=True,
+                    timeout=(min(10.0, timeout), timeout), **kwargs,
+                )  # fmt: skip
+            except requests.Timeout:
+                raise ConnectorError(f"{host} did not answer in time.", retryable=True) from None
+            except requests.ConnectionError as exc:
+                raise ConnectorError(
+                    f"Could not connect to {host}: {_short(exc)}", retryable=True
+                ) from None
+            if response.is_redirect and "location" in response.headers:
+                response.close()
+                url = urljoin(url, response.headers["location"])
+                if response.status_code == 303 or (
+                    response.status_code in (301, 302) and method.upper() == "POST"
+                ):
+                    method = "GET"
+                    for key in ("data", "files", "json"):
+                        kwargs.pop(key, None)
+                continue
+            _read_capped(response, host, max_bytes, deadline)
+            return response
+        raise ConnectorError(f"Too many redirects (more than {MAX_REDIRECTS}) from {host}.")
+
+
+def _read_capped(response: requests.Response, host: str, max_bytes: int, deadline: float) -> None:
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(_CHUNK):
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise ConnectorError(
+                    f"The response from {host} is larger than {max_bytes} bytes.",
+                    retryable=False,
+                )
+            if time.monotonic() > deadline:
+                raise ConnectorError(f"{host} took too long to send its answer.", retryable=True)
+    except requests.RequestException as exc:
+        raise ConnectorError(f"Reading from {host} failed: {_short(exc)}", retryable=True) from None
+    finally:
+        response.close()
+    response._content = bytes(body)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "…"
+
+
+def guarded_session(
+    *, timeout: float | None = None, max_bytes: int | None = None
+) -> GuardedSession:
+    return GuardedSession(timeout=timeout, max_bytes=max_bytes)
+
+
+def fetch(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One guarded request: ``fetch("GET", url, timeout=..., max_bytes=...)``."""
+    with guarded_session() as session:
+        return session.request(method, url, **kwargs)
