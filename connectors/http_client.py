@@ -49,10 +49,10 @@ def address_refusal(address: IPAddress) -> str | None:
         return f"{address} is a multicast address"
     if address.is_unspecified:
         return f"{address} is an unspecified address"
-    if address.is_private:
-        return f"{address} is a private address"
     if address.is_reserved:
         return f"{address} is a reserved address"
+    if address.is_private:
+        return f"{address} is a private address"
     if not address.is_global:
         return f"{address} is not a public address"
     return None
@@ -101,8 +101,6 @@ class _PinnedAdapter(HTTPAdapter):
 
     def send(self, request, **kwargs):
         parts = urlsplit(request.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OutboundRefused(parts.hostname or request.url, "only http and https URLs")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         request._pinned_address = resolve_checked(parts.hostname, port)
         request.headers["Host"] = parts.netloc.rpartition("@")[2]
@@ -141,7 +139,10 @@ class GuardedSession(requests.Session):
         kwargs.pop("stream", None)
         deadline = time.monotonic() + timeout
         for _ in range(MAX_REDIRECTS + 1):
-            host = urlsplit(url).hostname or url
+            parts = urlsplit(url)
+            host = parts.hostname or url
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise OutboundRefused(host, "only http and https URLs can be fetched")
             try:
                 response = super().request(
                     method, url, allow_redirects=False, stream=True,

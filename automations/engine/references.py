@@ -112,6 +112,13 @@ def _compile(source: str) -> _Compiled:
         tree = _env.parse(source)
     except TemplateSyntaxError as exc:
         raise BadReference(f"has a malformed reference: {exc.message}") from None
+    loaded = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    unknown = sorted(loaded - stored - set(ROOTS) - {"loop"})
+    if unknown:
+        raise BadReference(
+            f"can refer to trigger and steps only, not {', '.join(repr(n) for n in unknown)}"
+        )
     found: list[tuple[Any, ...]] = []
     _collect(tree, found)
     single = None

@@ -30,10 +30,11 @@ logger = logging.getLogger(__name__)
 
 
 class StepFailed(Exception):
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+    def __init__(self, message: str, *, timed_out: bool = False, attempts: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.timed_out = timed_out
+        self.attempts = attempts
 
 
 @dataclass
@@ -146,7 +147,6 @@ class Runner:
             "action": step.action, "started_at": started_at,
         }  # fmt: skip
         logged_input: Any = None
-        attempts = 0
         context = None
         try:
             action = self._action(step)
@@ -165,7 +165,7 @@ class Runner:
             self.tokens += tokens
             self.recorder.step_run(
                 **record, status=Status.TIMED_OUT if exc.timed_out else Status.FAILED,
-                input=logged_input, output=None, error=exc.message, attempts=attempts,
+                input=logged_input, output=None, error=exc.message, attempts=exc.attempts,
                 duration_ms=_ms(clock), tokens=tokens,
             )  # fmt: skip
             raise StepFailed(
@@ -228,19 +228,22 @@ class Runner:
             except ConnectorError as exc:
                 if not exc.retryable or attempt >= max(1, step.max_attempts):
                     suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
-                    raise StepFailed(exc.message + suffix) from None
+                    raise StepFailed(exc.message + suffix, attempts=attempt) from None
                 delay = backoff_delay(attempt, exc.retry_after)
                 if time.monotonic() + delay > self.deadline:
                     raise StepFailed(
-                        f"{exc.message} (no time left to retry)", timed_out=True
+                        f"{exc.message} (no time left to retry)", timed_out=True, attempts=attempt
                     ) from None
                 logger.info("Retrying step %s in %.2fs (attempt %d)", step.key, delay, attempt)
                 time.sleep(delay)
-            except StepFailed:
+            except StepFailed as exc:
+                exc.attempts = attempt
                 raise
             except Exception as exc:
                 logger.exception("Step %s (%s.%s) crashed", step.key, step.connector, step.action)
-                raise StepFailed(f"Unexpected error: {type(exc).__name__}") from None
+                raise StepFailed(
+                    f"Unexpected error: {type(exc).__name__}", attempts=attempt
+                ) from None
 
 
 def _secret_values(step: Step, credentials: dict[str, Any]) -> list[Any]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from connectors.base import Connector
+from connectors.http.request_action import RequestAction
 from connectors.http.request_trigger import RequestTrigger
 
 
@@ -9,3 +10,4 @@ class HttpConnector(Connector):
     label = "HTTP"
     description = "Start an automation with a request to its webhook URL."
     triggers = (RequestTrigger,)
+    actions = (RequestAction,)

@@ -189,3 +189,21 @@ def test_it_parses_form_bodies(client, team):
         content_type="application/x-www-form-urlencoded",
     )
     assert response.json() == {"text": "hi", "tag": ["a", "b"]}
+
+
+def test_it_answers_504_when_the_run_passes_the_sync_timeout(client, team, settings):
+    from tests.standins.server import Reply, Routes
+
+    settings.SYNC_RESPONSE_TIMEOUT = 0.3
+    with Routes({("GET", "/slow"): Reply(200, "late", delay=1.5)}) as server:
+        definition = echo_definition()
+        definition["steps"].insert(0, {"key": "slow", "connector": "http", "action": "request",
+                                       "config": {"method": "GET", "url": server.url + "/slow"}})  # fmt: skip
+        automation = services.automation_create(project=make_project(team), data=definition)
+        services.automation_activate(automation=automation)
+        response = post(client, automation, {"text": "x", "n": 1})
+    assert response.status_code == 504
+    body = response.json()
+    execution = Execution.objects.get(pk=body["execution_id"])
+    assert execution.status == Status.TIMED_OUT
+    assert execution.step_runs.get().status == Status.TIMED_OUT
