@@ -109,16 +109,30 @@ FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT)
 
 
 class Execution(models.Model):
-    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="executions")
+    # Indexed by execution_by_automation (automation first): every index is paid for on
+    # each webhook insert, so foreign keys covered by another index get none of their own.
+    automation = models.ForeignKey(
+        Automation, on_delete=models.CASCADE, related_name="executions", db_index=False
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     is_test = models.BooleanField(default=False)
     trigger_output = models.JSONField(null=True, blank=True)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        db_index=False,
     )
     depth = models.PositiveSmallIntegerField(default=0)
     retry_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retries",
+        db_index=False,
     )
     # A retry resumes here; the steps before it take their outputs from retry_of.
     resume_position = models.PositiveIntegerField(default=0)
@@ -134,6 +148,16 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["automation", "-created_at"], name="execution_by_automation"),
             models.Index(fields=["status", "created_at"], name="execution_by_status"),
+            models.Index(
+                fields=["parent"],
+                name="execution_children",
+                condition=models.Q(parent__isnull=False),
+            ),
+            models.Index(
+                fields=["retry_of"],
+                name="execution_retries",
+                condition=models.Q(retry_of__isnull=False),
+            ),
         ]
         ordering = ["-created_at", "-pk"]
 
@@ -146,7 +170,10 @@ class Execution(models.Model):
 
 
 class StepRun(models.Model):
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="step_runs")
+    # Indexed by the (execution, position) unique constraint.
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="step_runs", db_index=False
+    )
     step_key = models.CharField(max_length=50)
     position = models.PositiveIntegerField()
     connector = models.CharField(max_length=50)

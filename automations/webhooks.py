@@ -16,9 +16,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from automations import services
 from automations.engine.conditions import conditions_hold
-from automations.engine.runner import Plan, load_plan
+from automations.engine.plans import plan_for_token
+from automations.engine.runner import Plan
 from automations.engine.start import run_inline
-from automations.models import Automation, Status
+from automations.models import Status
 from connectors import registry
 from connectors.base import EventIgnored, InboundEvent, TriggerRejected
 
@@ -56,13 +57,6 @@ def read_event(request: HttpRequest) -> InboundEvent | JsonResponse:
     )
 
 
-def _load(token: str) -> Plan | None:
-    automation_id = (
-        Automation.objects.filter(webhook_token=token).values_list("pk", flat=True).first()
-    )
-    return load_plan(automation_id) if automation_id else None
-
-
 def accept_event(plan: Plan, event: InboundEvent) -> dict[str, Any] | HttpResponse:
     """Run the trigger's checks; the trigger output, or the answer that refuses it."""
     automation = plan.automation
@@ -82,7 +76,7 @@ def start(plan: Plan, output: dict[str, Any]) -> HttpResponse:
     automation = plan.automation
     if not conditions_hold(automation.trigger_conditions, output):
         return JsonResponse({"status": "skipped", "reason": "The trigger conditions were not met."})
-    if not _responds(plan):
+    if not plan.responds:
         execution = services.execution_enqueue(automation=automation, trigger_output=output)
         return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
     execution, _ = run_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
@@ -91,16 +85,6 @@ def start(plan: Plan, output: dict[str, Any]) -> HttpResponse:
     if execution.status != Status.SUCCEEDED or execution.response is None:
         return error(502, execution.error or "The run failed.", execution_id=execution.pk)
     return build_response(execution.response)
-
-
-def _responds(plan: Plan) -> bool:
-    for step in plan.steps:
-        try:
-            if registry.get(step.connector).action(step.action).responds:
-                return True
-        except (registry.UnknownConnector, KeyError):
-            continue
-    return False
 
 
 def build_response(answer: dict[str, Any]) -> HttpResponse:
@@ -118,7 +102,7 @@ def build_response(answer: dict[str, Any]) -> HttpResponse:
 
 @csrf_exempt
 def http_hook(request: HttpRequest, token: str) -> HttpResponse:
-    plan = _load(token)
+    plan = plan_for_token(token)
     if plan is None or plan.automation.trigger_connector != "http":
         return error(404, "There is no webhook at this address.")
     event = read_event(request)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from automations.engine.inserts import insert_execution
 from automations.models import Execution, Status, StepRun
 
 REDACTED = "[redacted]"
@@ -50,7 +51,8 @@ class Recorder:
     def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
         self.execution = execution
         self.secrets = secrets
-        self.pending: list[StepRun] = []
+        # Step runs as field values: model instances are made only when the ORM writes.
+        self.pending: list[dict[str, Any]] = []
         self.children: list[Recorder] = []
 
     def add_secrets(self, values: list[Any]) -> None:
@@ -75,17 +77,18 @@ class Recorder:
         duration_ms: int,
         tokens: int = 0,
         reused: bool = False,
-    ) -> StepRun:
+    ) -> None:
         stored_output, truncated = cap_output(redact(output, self.secrets))
-        run = StepRun(
-            step_key=step_key, position=position, connector=connector, action=action,
-            status=status, input=redact(input, self.secrets), output=stored_output,
-            output_truncated=truncated, error=redact(error, self.secrets), attempts=attempts,
-            started_at=started_at, finished_at=timezone.now(), duration_ms=duration_ms,
-            tokens_used=tokens, reused=reused,
+        self.pending.append(
+            {
+                "step_key": step_key, "position": position, "connector": connector,
+                "action": action, "status": status, "input": redact(input, self.secrets),
+                "output": stored_output, "output_truncated": truncated,
+                "error": redact(error, self.secrets), "attempts": attempts,
+                "started_at": started_at, "finished_at": timezone.now(),
+                "duration_ms": duration_ms, "tokens_used": tokens, "reused": reused,
+            }
         )  # fmt: skip
-        self.pending.append(run)
-        return run
 
     def finish(
         self, *, status: str, error: str = "", response: Any = None, tokens: int = 0
@@ -101,6 +104,10 @@ class Recorder:
             execution.duration_ms = int(elapsed.total_seconds() * 1000)
 
     def flush(self) -> None:
+        if self.execution.pk is None and not self.children:
+            if insert_execution(self.execution, self.pending):
+                self.pending = []
+                return
         with transaction.atomic():
             self._flush()
 
@@ -116,9 +123,9 @@ class Recorder:
                 ]
             )  # fmt: skip
         if self.pending:
-            for run in self.pending:
-                run.execution = execution
-            StepRun.objects.bulk_create(self.pending)
+            StepRun.objects.bulk_create(
+                [StepRun(execution=execution, **values) for values in self.pending]
+            )
             self.pending = []
         for child in self.children:
             child.execution.parent = execution

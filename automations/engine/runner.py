@@ -13,12 +13,14 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from accounts.models import ConnectedAccount
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, resolve
 from automations.models import Automation, Execution, Status, Step
@@ -44,15 +46,23 @@ class Plan:
     automation: Automation
     steps: list[Step]
 
+    @cached_property
+    def responds(self) -> bool:
+        """Whether a step answers the HTTP caller (so the run happens inline)."""
+        for step in self.steps:
+            try:
+                if registry.get(step.connector).action(step.action).responds:
+                    return True
+            except (registry.UnknownConnector, KeyError):
+                continue
+        return False
+
 
 def load_plan(automation_id: int) -> Plan:
+    """The automation and its ordered steps, in two queries."""
     automation = (
-        Automation.objects.select_related("project", "trigger_account")
-        .prefetch_related(
-            Prefetch(
-                "steps", queryset=Step.objects.select_related("account").order_by("position", "pk")
-            )
-        )
+        Automation.objects.select_related("project")
+        .prefetch_related(Prefetch("steps", queryset=Step.objects.order_by("position", "pk")))
         .get(pk=automation_id)
     )
     return Plan(automation=automation, steps=list(automation.steps.all()))
@@ -70,9 +80,10 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
 
 def _jsonable(value: Any, what: str) -> Any:
     try:
-        return json.loads(json.dumps(value))
+        json.dumps(value)
     except (TypeError, ValueError):
         raise StepFailed(f"{what} returned data that is not JSON.") from None
+    return value
 
 
 class Runner:
@@ -96,6 +107,9 @@ class Runner:
         self.recorder.add_secrets(list(plan.automation.get_secrets().values()))
         self.result: Any = None
         self.tokens = 0
+        # Read fresh for every run (plans may be cached): a changed key applies at once.
+        account_ids = {step.account_id for step in plan.steps if step.account_id}
+        self.accounts = ConnectedAccount.objects.in_bulk(account_ids) if account_ids else {}
 
     # -- the run ----------------------------------------------------------------------
 
@@ -151,12 +165,13 @@ class Runner:
         try:
             action = self._action(step)
             secrets = step.get_secrets()
-            credentials = step.account.credentials() if step.account_id else {}
-            self.recorder.add_secrets([*secrets.values(), *_secret_values(step, credentials)])
+            account = self.accounts.get(step.account_id) if step.account_id else None
+            credentials = account.credentials() if account else {}
+            self.recorder.add_secrets([*secrets.values(), *_secret_values(account, credentials)])
             logged_input = {**step.config, **{key: REDACTED for key in secrets}}
             params = self._params(action, step, {**step.config, **secrets}, data)
             logged_input = {**params, **{key: REDACTED for key in secrets}}
-            if action.needs_account and not step.account_id:
+            if action.needs_account and account is None:
                 raise StepFailed("This step needs an account; choose one in its settings.")
             context = self._context(step, credentials)
             output, attempts = self._call(action, params, context, step)
@@ -246,10 +261,10 @@ class Runner:
                 ) from None
 
 
-def _secret_values(step: Step, credentials: dict[str, Any]) -> list[Any]:
-    if not step.account_id:
+def _secret_values(account: ConnectedAccount | None, credentials: dict[str, Any]) -> list[Any]:
+    if account is None:
         return []
-    fields = registry.get(step.account.connector).account_fields
+    fields = registry.get(account.connector).account_fields
     return [credentials[key] for key in field_types.secret_keys(fields) if key in credentials]
 
 

@@ -1,0 +1,90 @@
+"""A new execution and its step runs written in one statement, on PostgreSQL.
+
+A webhook answered inline writes its whole log at the end. Through the ORM that is two
+compiled INSERTs inside a transaction, which in the benchmark cost more than the rest
+of the request together. Here the SQL is built once per process from Django's own field
+definitions (so it follows the models) and sent as a single data-modifying CTE: one
+round trip, atomic by itself. Other databases use the ORM.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import JSONField, Model
+from psycopg.types.json import Jsonb
+
+from automations.models import Execution, StepRun
+
+
+def _fields(model: type[Model], skip: tuple[str, ...] = ()) -> list:
+    return [
+        f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip
+    ]  # fmt: skip
+
+
+def _values(obj: Model, fields: list) -> list:
+    # Values as the instances hold them: these rows are built by the engine with the
+    # right Python types, and the fields' generic preparation cost more than the SQL.
+    # JSON goes as Jsonb (as Django's JSONField sends it), auto_now fields get their time.
+    values = []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value = f.pre_save(obj, add=True)
+        else:
+            value = getattr(obj, f.attname)
+        if value is not None and isinstance(f, JSONField):
+            value = Jsonb(value)
+        values.append(value)
+    return values
+
+
+@lru_cache(maxsize=64)
+def _statement(run_count: int) -> str:
+    quote = connection.ops.quote_name
+    execution_fields = _fields(Execution)
+    run_fields = _fields(StepRun, skip=("execution",))
+    insert_execution = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
+        quote(Execution._meta.db_table),
+        ", ".join(quote(f.column) for f in execution_fields),
+        ", ".join(["%s"] * len(execution_fields)),
+        quote(Execution._meta.pk.column),
+    )
+    if not run_count:
+        return insert_execution
+    # VALUES rows carry no column types of their own, so each parameter is cast.
+    row = "({})".format(", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in run_fields))
+    names = ", ".join(quote(f.column) for f in run_fields)
+    return (
+        f"WITH e AS ({insert_execution}) "
+        f"INSERT INTO {quote(StepRun._meta.db_table)} "
+        f"({quote(StepRun._meta.get_field('execution').column)}, {names}) "
+        f"SELECT e.{quote(Execution._meta.pk.column)}, v.* FROM e, "
+        f"(VALUES {', '.join([row] * run_count)}) AS v ({names}) "
+        f"RETURNING {quote(StepRun._meta.get_field('execution').column)}"
+    )
+
+
+def _row_values(row: dict[str, Any], fields: list) -> list:
+    values = []
+    for f in fields:
+        value = row[f.attname] if f.attname in row else f.get_default()
+        values.append(Jsonb(value) if value is not None and isinstance(f, JSONField) else value)
+    return values
+
+
+def insert_execution(execution: Execution, runs: list[dict[str, Any]]) -> bool:
+    """Insert both in one statement; False when this database should use the ORM."""
+    if connection.vendor != "postgresql":
+        return False
+    params = _values(execution, _fields(Execution))
+    run_fields = _fields(StepRun, skip=("execution",))
+    for run in runs:
+        params.extend(_row_values(run, run_fields))
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(len(runs)), params)
+        execution.pk = cursor.fetchone()[0]
+    execution._state.adding = False
+    return True

@@ -1,0 +1,64 @@
+"""Plans (an automation and its steps) cached per process, checked fresh on every use.
+
+A webhook hit costs one small query that reads the automation's id and ``updated_at``;
+the plan is reloaded only when that changed. Every change to an automation or its steps
+goes through a transaction that saves the automation (bumping ``updated_at``), and
+accounts are not part of a plan (the runner reads them for every run), so a cached plan
+is never stale. Nothing here is needed by another process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from django.db import connection
+
+from automations.engine.runner import Plan, load_plan
+from automations.models import Automation
+
+MAX_PLANS = 256
+
+_plans: OrderedDict[tuple, Plan] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _version(token: str) -> tuple | None:
+    # Plain SQL: on every webhook hit, the ORM's query compilation cost more than the
+    # query itself. The row is only compared, never interpreted.
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL, [token])
+        return cursor.fetchone()
+
+
+_VERSION_SQL = "SELECT {pk}, {updated} FROM {table} WHERE {token} = %s".format(
+    pk=Automation._meta.pk.column,
+    updated=Automation._meta.get_field("updated_at").column,
+    table=Automation._meta.db_table,
+    token=Automation._meta.get_field("webhook_token").column,
+)
+
+
+def plan_for_token(token: str) -> Plan | None:
+    row = _version(token)
+    if row is None:
+        return None
+    row = (token, *row)
+    with _lock:
+        plan = _plans.get(row)
+        if plan is not None:
+            _plans.move_to_end(row)
+            return plan
+    # If the automation changed since the read, this plan is newer than its key; the
+    # next read gives a new key, so the entry is never used stale.
+    plan = load_plan(row[1])
+    with _lock:
+        _plans[row] = plan
+        while len(_plans) > MAX_PLANS:
+            _plans.popitem(last=False)
+    return plan
+
+
+def clear() -> None:
+    with _lock:
+        _plans.clear()

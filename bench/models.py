@@ -1,0 +1,8 @@
+from django.db import models
+
+
+class CeilingRow(models.Model):
+    """One row per request to the ceiling view: the least work a webhook could do."""
+
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
