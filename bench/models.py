@@ -6,3 +6,6 @@ class CeilingRow(models.Model):
 
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"CeilingRow {self.pk}"

@@ -185,7 +185,8 @@ steps = [Step(automation=automation, key=f"s{{i}}", connector="response", action
          for i in range(10)]
 plan = Plan(automation=automation, steps=steps)
 def once():
-    execution = Execution(automation=automation, trigger_output={{"body": {{"text": "hi", "n": 1}}}})
+    payload = {{"body": {{"text": "hi", "n": 1}}}}
+    execution = Execution(automation=automation, trigger_output=payload)
     Runner(plan, execution, deadline=time.monotonic() + 60, flush_each_step=False).run(flush=False)
 for _ in range(200):
     once()
@@ -226,7 +227,8 @@ def main() -> None:
     for run in results["runs"]:
         w, c = run["webhook"], run["ceiling"]
         print(
-            f"{run['database']:9} ({run['workers']} workers) webhook {w['rps']:7.0f} req/s p50 {w['p50_ms']:.1f} ms "
+            f"{run['database']:9} ({run['workers']} workers) webhook {w['rps']:7.0f} req/s "
+            f"p50 {w['p50_ms']:.1f} ms "
             f"p99 {w['p99_ms']:.1f} ms errors {w['errors']} | ceiling {c['rps']:7.0f} req/s "
             f"p99 {c['p99_ms']:.1f} ms | {run['share_of_ceiling']:.0%} of ceiling | "
             f"executions logged {run['executions_logged']}"

@@ -31,7 +31,7 @@ def _version(token: str) -> tuple | None:
         return cursor.fetchone()
 
 
-_VERSION_SQL = "SELECT {pk}, {updated} FROM {table} WHERE {token} = %s".format(
+_VERSION_SQL = "SELECT {pk}, {updated} FROM {table} WHERE {token} = %s".format(  # noqa: S608
     pk=Automation._meta.pk.column,
     updated=Automation._meta.get_field("updated_at").column,
     table=Automation._meta.db_table,

@@ -104,10 +104,10 @@ class Recorder:
             execution.duration_ms = int(elapsed.total_seconds() * 1000)
 
     def flush(self) -> None:
-        if self.execution.pk is None and not self.children:
-            if insert_execution(self.execution, self.pending):
-                self.pending = []
-                return
+        fresh = self.execution.pk is None and not self.children
+        if fresh and insert_execution(self.execution, self.pending):
+            self.pending = []
+            return
         with transaction.atomic():
             self._flush()
 
