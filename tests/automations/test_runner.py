@@ -204,3 +204,32 @@ def test_secrets_are_redacted_from_the_log(team, client):
     run = Execution.objects.get().step_runs.get()
     assert "hook-secret-123" not in json.dumps(run.input) + json.dumps(run.output)
     assert "[redacted]" in json.dumps(run.output)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_execution_run_it_once(team):
+    import threading
+
+    from django.db import connection
+
+    with Routes({("GET", "/once"): Reply(200, {"ok": True}, delay=0.2)}) as server:
+        automation = automation_with(team, [fetch_step("call", server.url + "/once")])
+        execution = Execution.objects.create(automation=automation, status=Status.QUEUED)
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def worker():
+            barrier.wait()
+            try:
+                outcomes.append(start.run_queued(execution.pk) is not None)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes) == [False, True]
+    assert len(server.received) == 1
+    assert execution.step_runs.count() == 1
