@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from accounts.admin import TeamScopedAdmin
 from automations.models import Automation, Execution, Project, Step, StepRun
+from connectors import fields as field_types
+from connectors import registry
 
 
 @admin.register(Project)
@@ -14,8 +17,37 @@ class ProjectAdmin(TeamScopedAdmin):
     list_select_related = ["team"]
 
 
+class StepForm(forms.ModelForm):
+    """Checks a step against its action's field declarations, as the API does."""
+
+    class Meta:
+        model = Step
+        fields = ["position", "key", "name", "connector", "action", "account", "config", "max_attempts"]
+
+    def clean(self):
+        cleaned = super().clean()
+        connector_key, action_key = cleaned.get("connector"), cleaned.get("action")
+        try:
+            action = registry.get(connector_key or "").action(action_key or "")
+        except (registry.UnknownConnector, KeyError):
+            self.add_error("action", f"There is no action {connector_key}.{action_key}.")
+            return cleaned
+        account = cleaned.get("account")
+        if account is not None and account.connector != connector_key:
+            self.add_error("account", f"Choose a {connector_key} account.")
+        config = cleaned.get("config")
+        if not isinstance(config, dict):
+            self.add_error("config", "Must be a JSON object.")
+            return cleaned
+        _, errors = field_types.validate(action.fields, config, resolved=False, partial=True)
+        for key, message in errors.items():
+            self.add_error("config", f"{key}: {message}")
+        return cleaned
+
+
 class StepInline(admin.StackedInline):
     model = Step
+    form = StepForm
     extra = 0
     fields = ["position", "key", "name", "connector", "action", "account", "config", "max_attempts"]
     ordering = ["position"]

@@ -83,3 +83,22 @@ def test_staff_who_are_not_superusers_see_only_their_teams(client, owner, team, 
     client.force_login(owner)
     html = client.get("/admin/automations/project/").content.decode()
     assert "Ours" in html and "Theirs" not in html
+
+
+def test_the_step_inline_checks_config_against_the_action(staff, team):
+    automation = make_automation(make_project(team))
+    data = {
+        "project": automation.project_id, "name": "A", "description": "", "trigger_connector": "http",
+        "trigger_key": "request", "trigger_config": '{"method": "POST"}', "trigger_conditions": "[]",
+        "steps-TOTAL_FORMS": "1", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000", "steps-0-position": "0", "steps-0-key": "reply",
+        "steps-0-name": "", "steps-0-connector": "response", "steps-0-action": "respond",
+        "steps-0-config": '{"status": 900}', "steps-0-max_attempts": "3",
+    }  # fmt: skip
+    response = staff.post(f"/admin/automations/automation/{automation.pk}/change/", data)
+    assert response.status_code == 200
+    assert "status: must be a number between 100 and 599" in response.content.decode()
+    data["steps-0-config"] = '{"status": 201}'
+    response = staff.post(f"/admin/automations/automation/{automation.pk}/change/", data)
+    assert response.status_code == 302
+    assert automation.steps.get().config == {"status": 201}
