@@ -22,7 +22,16 @@ class StepForm(forms.ModelForm):
 
     class Meta:
         model = Step
-        fields = ["position", "key", "name", "connector", "action", "account", "config", "max_attempts"]
+        fields = [
+            "position",
+            "key",
+            "name",
+            "connector",
+            "action",
+            "account",
+            "config",
+            "max_attempts",
+        ]
 
     def clean(self):
         cleaned = super().clean()

@@ -203,3 +203,30 @@ def fetch(method: str, url: str, **kwargs: Any) -> requests.Response:
     """One guarded request: ``fetch("GET", url, timeout=..., max_bytes=...)``."""
     with guarded_session() as session:
         return session.request(method, url, **kwargs)
+
+
+# -- the same guard for SDKs that talk through httpx2 (the openai SDK) ------------------
+
+
+def sdk_http_client(*, timeout: float):
+    """An httpx2 client for an SDK whose base URL a user chose: every request (redirects
+    included) is checked and pinned exactly like the requests-based client above."""
+    import httpx2
+
+    class GuardedTransport(httpx2.HTTPTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            url = request.url
+            if url.scheme not in ("http", "https") or not url.host:
+                raise OutboundRefused(url.host or str(url), "only http and https URLs")
+            address = resolve_checked(url.host, url.port or (443 if url.scheme == "https" else 80))
+            pinned = url.copy_with(host=address)
+            extensions = dict(request.extensions)
+            if url.scheme == "https":
+                extensions["sni_hostname"] = url.host
+            request = httpx2.Request(
+                request.method, pinned, headers=request.headers, stream=request.stream,
+                extensions=extensions,
+            )  # fmt: skip
+            return super().handle_request(request)
+
+    return httpx2.Client(transport=GuardedTransport(), trust_env=False, timeout=timeout)

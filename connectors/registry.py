@@ -14,6 +14,8 @@ from connectors.base import Connector
 CONNECTORS: dict[str, str] = {
     "http": "connectors.http.connector.HttpConnector",
     "response": "connectors.response.connector.ResponseConnector",
+    "chatgpt": "connectors.chatgpt.connector.ChatGPTConnector",
+    "sub_automation": "connectors.sub_automation.connector.SubAutomationConnector",
 }
 
 

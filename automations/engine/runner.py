@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -107,6 +108,7 @@ class Runner:
         self.recorder.add_secrets(list(plan.automation.get_secrets().values()))
         self.result: Any = None
         self.tokens = 0
+        self.lock = threading.Lock()
         # Read fresh for every run (plans may be cached): a changed key applies at once.
         account_ids = {step.account_id for step in plan.steps if step.account_id}
         self.accounts = ConnectedAccount.objects.in_bulk(account_ids) if account_ids else {}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from automations.models import Automation, Execution, Status
@@ -28,6 +30,16 @@ def callable_automations(project_id: int):
 class SubRunner:
     def __init__(self, parent: Runner) -> None:
         self.parent = parent
+        self.thread = threading.get_ident()
+
+    def run(self, name: str, arguments: Any) -> Any:
+        try:
+            return self._run(name, arguments)
+        finally:
+            # Called from a worker thread (parallel tool calls): that thread's database
+            # connection is its own and must not outlive it.
+            if threading.get_ident() != self.thread:
+                connection.close()
 
     def describe(self, names: list[str]) -> list[dict[str, Any]]:
         """Name, description and input schema of each named sub automation, in order."""
@@ -53,7 +65,7 @@ class SubRunner:
             for name in names
         ]
 
-    def run(self, name: str, arguments: Any) -> Any:
+    def _run(self, name: str, arguments: Any) -> Any:
         from automations.engine.runner import Runner, load_plan
 
         parent = self.parent
@@ -86,9 +98,11 @@ class SubRunner:
             load_plan(automation.pk), child, deadline=parent.deadline, flush_each_step=False,
             ancestry=parent.ancestry,
         )  # fmt: skip
-        parent.recorder.children.append(runner.recorder)
+        with parent.lock:
+            parent.recorder.children.append(runner.recorder)
         runner.run(flush=False)
-        parent.tokens += runner.tokens
+        with parent.lock:
+            parent.tokens += runner.tokens
         if child.status == Status.TIMED_OUT or time.monotonic() > parent.deadline:
             raise ConnectorError(f"The sub automation {name!r} ran out of time.")
         if child.status != Status.SUCCEEDED:

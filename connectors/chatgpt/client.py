@@ -1,0 +1,102 @@
+"""The OpenAI SDK, one client per call, and its errors read as ConnectorErrors.
+
+The SDK's own retries are off (the engine retries, with its backoff and limits), and it
+talks through the guarded HTTP client, since the base URL is the user's to choose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import openai
+
+from connectors.base import ConnectorError, RunContext
+from connectors.http.request_action import retry_after_seconds
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def make_client(credentials: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> openai.OpenAI:
+    from connectors.http_client import sdk_http_client
+
+    return openai.OpenAI(
+        api_key=credentials["api_key"],
+        organization=credentials.get("organization_id") or None,
+        project=credentials.get("project_id") or None,
+        base_url=credentials.get("base_url") or None,
+        max_retries=0,
+        timeout=timeout,
+        http_client=sdk_http_client(timeout=timeout),
+    )
+
+
+def client_for(context: RunContext) -> openai.OpenAI:
+    return make_client(context.credentials, timeout=context.remaining(DEFAULT_TIMEOUT))
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else body
+    return str(inner.get("message") or exc.message or "no message")
+
+
+def _code(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else body
+    return str(inner.get("code") or "")
+
+
+@contextmanager
+def openai_errors(model: str | None = None) -> Iterator[None]:
+    """Translate the SDK's exceptions: rate limits and server errors may pass with a
+    retry (Retry-After honoured), a bad request fails with OpenAI's own message."""
+    try:
+        yield
+    except openai.APITimeoutError:
+        raise ConnectorError("OpenAI did not answer in time.", retryable=True) from None
+    except openai.APIConnectionError as exc:
+        if isinstance(exc.__cause__, ConnectorError):
+            raise exc.__cause__ from None
+        raise ConnectorError(f"Could not reach OpenAI: {exc.message}", retryable=True) from None
+    except openai.RateLimitError as exc:
+        raise ConnectorError(
+            f"OpenAI rate limit: {_message(exc)}",
+            retryable=True,
+            retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
+        ) from None
+    except openai.InternalServerError as exc:
+        raise ConnectorError(
+            f"OpenAI server error ({exc.status_code}): {_message(exc)}",
+            retryable=True,
+            retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
+        ) from None
+    except openai.AuthenticationError as exc:
+        field = "organization_id" if "organization" in _code(exc) else "api_key"
+        raise ConnectorError(
+            f"OpenAI refused the credentials: {_message(exc)}", field=field
+        ) from None
+    except openai.NotFoundError as exc:
+        if _code(exc) == "model_not_found" and model:
+            raise ConnectorError(
+                f"Unknown model {model!r}: {_message(exc)}", field="model"
+            ) from None
+        raise ConnectorError(f"OpenAI: {_message(exc)}") from None
+    except openai.APIStatusError as exc:
+        raise ConnectorError(
+            f"OpenAI rejected the request ({exc.status_code}): {_message(exc)}"
+        ) from None
+
+
+def record_usage(context: RunContext, usage: Any) -> dict[str, int]:
+    if usage is None:
+        return {}
+    data = usage.model_dump() if hasattr(usage, "model_dump") else dict(usage)
+    tokens = {
+        key: data.get(key) or 0 for key in ("prompt_tokens", "completion_tokens", "total_tokens")
+    }
+    if not tokens["total_tokens"] and data.get("total_tokens") is not None:
+        tokens["total_tokens"] = data["total_tokens"]
+    context.add_usage(tokens["total_tokens"])
+    return tokens
