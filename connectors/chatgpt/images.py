@@ -48,7 +48,8 @@ class ImageGeneratorAction(Action):
         else:
             request = {
                 "model": model, "prompt": params["prompt"], "n": 1,
-                "size": GPT_IMAGE_SIZE[params["size"]], "quality": GPT_IMAGE_QUALITY[params["quality"]],
+                "size": GPT_IMAGE_SIZE[params["size"]],
+                "quality": GPT_IMAGE_QUALITY[params["quality"]],
             }  # fmt: skip
         with openai_errors(model):
             result = client_for(context).images.generate(**request)

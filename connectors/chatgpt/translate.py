@@ -105,8 +105,8 @@ class TranslateEntryAction(Action):
         source = {str(i): _get(entry, path) for i, path in enumerate(paths)}
         messages = [
             {"role": "system", "content": (
-                f"Translate every value of the JSON object the user sends into {params['language']}. "
-                "Answer with a JSON object with exactly the same keys. Keep markup, "
+                "Translate every value of the JSON object the user sends into "
+                f"{params['language']}. Answer with a JSON object with exactly the same keys. Keep markup, "
                 "placeholders and line breaks as they are.")},
             {"role": "user", "content": json.dumps(source, ensure_ascii=False)},
         ]  # fmt: skip

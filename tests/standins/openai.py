@@ -139,11 +139,10 @@ class OpenAIStandIn(StandIn):
         for index, message in enumerate(messages):
             if message["role"] == "assistant":
                 open_calls = {call["id"] for call in message.get("tool_calls") or []}
-            elif message["role"] == "tool":
-                if message["tool_call_id"] not in open_calls:
-                    return error(400, "Invalid parameter: messages with role 'tool' must be a "
-                                 "response to a preceeding message with 'tool_calls'.",
-                                 param=f"messages.[{index}].role")  # fmt: skip
+            elif message["role"] == "tool" and message["tool_call_id"] not in open_calls:
+                return error(400, "Invalid parameter: messages with role 'tool' must be a "
+                             "response to a preceeding message with 'tool_calls'.",
+                             param=f"messages.[{index}].role")  # fmt: skip
         return None
 
     def _answer(self, body: dict) -> dict:
