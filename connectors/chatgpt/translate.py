@@ -106,8 +106,8 @@ class TranslateEntryAction(Action):
         messages = [
             {"role": "system", "content": (
                 "Translate every value of the JSON object the user sends into "
-                f"{params['language']}. Answer with a JSON object with exactly the same keys. Keep markup, "
-                "placeholders and line breaks as they are.")},
+                f"{params['language']}. Answer with a JSON object with exactly the same "
+                "keys. Keep markup, placeholders and line breaks as they are.")},
             {"role": "user", "content": json.dumps(source, ensure_ascii=False)},
         ]  # fmt: skip
         answer = complete(
