@@ -5,6 +5,7 @@ The API, the wizard, the admin actions, tasks and management commands all come h
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -167,14 +168,68 @@ def automation_delete(*, automation: Automation) -> None:
 
 
 def automation_import(
-    *, project: Project, document: Any, created_by=None, name: str | None = None
+    *,
+    project: Project,
+    document: Any,
+    created_by=None,
+    name: str | None = None,
+    partial: bool = False,
 ) -> Automation:
+    """Create an automation from a document. ``partial`` lets required parts (an
+    account, say) stay empty, for drafts the user completes before activating."""
     definition, errors = documents.document_definition(document)
     if errors:
         raise ValidationError(errors)
     if name:
         definition["name"] = name
-    return automation_create(project=project, data=definition, created_by=created_by)
+    return automation_create(
+        project=project, data=definition, created_by=created_by, partial=partial
+    )
+
+
+def _free_name(project: Project, name: str) -> str:
+    taken = set(project.automations.values_list("name", flat=True))
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name} ({n})", n + 1
+    return candidate
+
+
+@transaction.atomic
+def blueprint_use(
+    *, project: Project, key: str, accounts: dict[str, int] | None = None, created_by=None
+) -> list[Automation]:
+    """Create a blueprint's automations in a project, inactive. ``accounts`` maps a
+    connector to an account of the team, put into every step and trigger that needs one;
+    the others are left for the user to choose."""
+    from automations.blueprints import blueprint
+
+    found = blueprint(key)
+    if found is None:
+        raise ValidationError({"key": f"there is no template {key!r}"})
+    accounts = accounts or {}
+    renamed: dict[str, str] = {}
+    created = []
+    for document in found["documents"]:
+        document = json.loads(json.dumps(document))
+        new_name = _free_name(project, document["name"])
+        renamed[document["name"]] = new_name
+        for part in [document["trigger"], *document["steps"]]:
+            if part.get("account") is None and part["connector"] in accounts:
+                part["account"] = accounts[part["connector"]]
+            names = part.get("config", {}).get("sub_automations")
+            if names:
+                part["config"]["sub_automations"] = [renamed.get(n, n) for n in names]
+        created.append(
+            automation_import(
+                project=project,
+                document=document,
+                created_by=created_by,
+                name=new_name,
+                partial=True,
+            )  # fmt: skip
+        )
+    return created
 
 
 def automation_export(*, automation: Automation) -> dict[str, Any]:

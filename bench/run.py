@@ -200,6 +200,20 @@ print((time.perf_counter() - start) / ({iterations} * len(steps)) * 1000)
     return {"per_step_ms": round(per_step_ms, 4), "iterations": iterations, "steps": 10}
 
 
+def use_case_1(database_url: str, name: str) -> dict:
+    data_dir = tempfile.mkdtemp(prefix=f"switchboard-bench-uc1-{name}-")
+    env = _env(database_url, data_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    _manage(env, "migrate", "-v0")
+    result = subprocess.run(
+        [sys.executable, "bench/use_case_1.py"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise SystemExit(f"use case 1 bench failed:\n{result.stdout}\n{result.stderr}")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return {"database": name, **json.loads(result.stdout.strip().splitlines()[-1])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["postgres", "sqlite"])
@@ -222,6 +236,11 @@ def main() -> None:
         workers = args.workers or cores + 1
         results["runs"].append(bench_database("sqlite", "", args.duration, workers))
     results["engine"] = engine_overhead()
+    results["use_case_1"] = [
+        use_case_1(_postgres_url() if name == "postgres" else "", name)
+        for name in ("postgres", "sqlite")
+        if args.only in (None, name)
+    ]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
     for run in results["runs"]:
@@ -234,6 +253,12 @@ def main() -> None:
             f"executions logged {run['executions_logged']}"
         )
     print(f"engine overhead per step: {results['engine']['per_step_ms']:.4f} ms")
+    for row in results["use_case_1"]:
+        print(
+            f"use case 1 on {row['database']}: platform p50 {row['platform_p50_ms']} ms, "
+            f"p90 {row['platform_p90_ms']} ms (stand-in p50 {row['standin_p50_ms']} ms, "
+            f"total p50 {row['total_p50_ms']} ms)"
+        )
 
 
 if __name__ == "__main__":

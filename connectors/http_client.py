@@ -10,6 +10,7 @@ networks in OUTBOUND_ALLOWLIST are let through. Time and response size are cappe
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import time
@@ -208,9 +209,15 @@ def fetch(method: str, url: str, **kwargs: Any) -> requests.Response:
 # -- the same guard for SDKs that talk through httpx2 (the openai SDK) ------------------
 
 
-def sdk_http_client(*, timeout: float):
+@functools.cache
+def sdk_http_client():
     """An httpx2 client for an SDK whose base URL a user chose: every request (redirects
-    included) is checked and pinned exactly like the requests-based client above."""
+    included) is checked and pinned exactly like the requests-based client above.
+
+    One per process, shared: building a client builds a TLS context, which cost more
+    than a whole ChatGPT call to a nearby server. SDKs pass their timeouts per request,
+    and nothing about the caller (keys, organization) lives in it.
+    """
     import httpx2
 
     class GuardedTransport(httpx2.HTTPTransport):
@@ -229,4 +236,4 @@ def sdk_http_client(*, timeout: float):
             )  # fmt: skip
             return super().handle_request(request)
 
-    return httpx2.Client(transport=GuardedTransport(), trust_env=False, timeout=timeout)
+    return httpx2.Client(transport=GuardedTransport(), trust_env=False)

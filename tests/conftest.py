@@ -76,3 +76,20 @@ def vault_connector():
     yield registry.get("vault")
     del registry.CONNECTORS["vault"]
     registry.get.cache_clear()
+
+
+@pytest.fixture
+def openai_standin():
+    from tests.standins.openai import OpenAIStandIn
+
+    with OpenAIStandIn(organization="org-standin") as server:
+        yield server
+
+
+@pytest.fixture
+def chatgpt_account(team, openai_standin):
+    return account_services.account_create(
+        team=team, connector="chatgpt", title="ChatGPT",
+        credentials={"api_key": openai_standin.api_key, "organization_id": "org-standin",
+                     "base_url": openai_standin.base_url},
+    )  # fmt: skip

@@ -148,3 +148,15 @@ class ExecutionDetailOut(ExecutionOut):
 
     class Meta(ExecutionOut.Meta):
         fields = [*ExecutionOut.Meta.fields, "trigger_output", "response", "step_runs", "children"]
+
+
+class BlueprintOut(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    automations = serializers.ListField(child=serializers.CharField())
+
+
+class BlueprintUseIn(serializers.Serializer):
+    project = serializers.IntegerField()
+    accounts = serializers.DictField(child=serializers.IntegerField(), required=False)

@@ -27,6 +27,8 @@ v1 = [
         name="automation-deactivate",
     ),
     path("automations/<int:pk>/run/", views.AutomationRun.as_view(), name="automation-run"),
+    path("templates/", views.BlueprintList.as_view(), name="templates"),
+    path("templates/<slug:key>/use/", views.BlueprintUse.as_view(), name="template-use"),
     path("executions/", views.ExecutionList.as_view(), name="executions"),
     path("executions/<int:pk>/", views.ExecutionDetail.as_view(), name="execution"),
     path("executions/<int:pk>/retry/", views.ExecutionRetry.as_view(), name="execution-retry"),

@@ -229,6 +229,41 @@ class ExecutionRetry(TeamAPIView):
         return Response(s.ExecutionOut(retry).data, status=status.HTTP_202_ACCEPTED)
 
 
+class BlueprintList(APIView):
+    @extend_schema(responses=s.BlueprintOut(many=True), summary="Ready-made automations")
+    def get(self, request):
+        from automations.blueprints import blueprints
+
+        rows = [
+            {"key": b["key"], "title": b["title"], "description": b["description"],
+             "automations": [d["name"] for d in b["documents"]]}
+            for b in blueprints().values()
+        ]  # fmt: skip
+        return Response(s.BlueprintOut(rows, many=True).data)
+
+
+class BlueprintUse(TeamAPIView):
+    @extend_schema(request=s.BlueprintUseIn, responses={201: s.AutomationOut(many=True)})
+    def post(self, request, key: str):
+        data = _valid(s.BlueprintUseIn, request)
+        project = selectors.project_get(team=self.team, pk=data["project"])
+        accounts = data.get("accounts") or {}
+        for connector, account_id in accounts.items():
+            account = account_selectors.account_get(team=self.team, pk=account_id)
+            if account.connector != connector:
+                raise ValidationError(
+                    {f"accounts.{connector}": f"is a {account.connector} account"}
+                )
+        created = services.blueprint_use(
+            project=project, key=key, accounts=accounts, created_by=request.user
+        )
+        order = {a.pk: index for index, a in enumerate(created)}
+        rows = selectors.automation_list(team=self.team).filter(pk__in=order)
+        rows = sorted(rows.prefetch_related("steps"), key=lambda a: order[a.pk])
+        data = s.AutomationOut(rows, many=True, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
 def _valid(serializer_class, request) -> dict:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)

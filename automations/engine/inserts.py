@@ -4,7 +4,8 @@ A webhook answered inline writes its whole log at the end. Through the ORM that 
 compiled INSERTs inside a transaction, which in the benchmark cost more than the rest
 of the request together. Here the SQL is built once per process from Django's own field
 definitions (so it follows the models) and sent as a single data-modifying CTE: one
-round trip, atomic by itself. Other databases use the ORM.
+round trip, atomic by itself; an execution with children (sub automations) writes each
+in turn inside one transaction. Other databases use the ORM.
 """
 
 from __future__ import annotations
@@ -76,10 +77,12 @@ def _row_values(row: dict[str, Any], fields: list) -> list:
     return values
 
 
-def insert_execution(execution: Execution, runs: list[dict[str, Any]]) -> bool:
-    """Insert both in one statement; False when this database should use the ORM."""
-    if connection.vendor != "postgresql":
-        return False
+def supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def insert_execution(execution: Execution, runs: list[dict[str, Any]]) -> None:
+    """Insert a new execution and its step runs in one statement (see ``supported``)."""
     params = _values(execution, _fields(Execution))
     run_fields = _fields(StepRun, skip=("execution",))
     for run in runs:
@@ -88,4 +91,3 @@ def insert_execution(execution: Execution, runs: list[dict[str, Any]]) -> bool:
         cursor.execute(_statement(len(runs)), params)
         execution.pk = cursor.fetchone()[0]
     execution._state.adding = False
-    return True

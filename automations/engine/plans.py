@@ -43,17 +43,22 @@ def plan_for_token(token: str) -> Plan | None:
     row = _version(token)
     if row is None:
         return None
-    row = (token, *row)
+    return plan_for_version(row[0], row[1])
+
+
+def plan_for_version(automation_id: int, updated_at: object) -> Plan:
+    """The plan of an automation whose ``updated_at`` the caller has just read."""
+    key = (automation_id, updated_at)
     with _lock:
-        plan = _plans.get(row)
+        plan = _plans.get(key)
         if plan is not None:
-            _plans.move_to_end(row)
+            _plans.move_to_end(key)
             return plan
     # If the automation changed since the read, this plan is newer than its key; the
     # next read gives a new key, so the entry is never used stale.
-    plan = load_plan(row[1])
+    plan = load_plan(automation_id)
     with _lock:
-        _plans[row] = plan
+        _plans[key] = plan
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
     return plan

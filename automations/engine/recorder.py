@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from automations.engine.inserts import insert_execution
+from automations.engine import inserts
 from automations.models import Execution, Status, StepRun
 
 REDACTED = "[redacted]"
@@ -104,12 +104,24 @@ class Recorder:
             execution.duration_ms = int(elapsed.total_seconds() * 1000)
 
     def flush(self) -> None:
-        fresh = self.execution.pk is None and not self.children
-        if fresh and insert_execution(self.execution, self.pending):
-            self.pending = []
+        if self.execution.pk is None and inserts.supported():
+            if self.children:
+                with transaction.atomic():
+                    self._insert_tree()
+            else:
+                self._insert_tree()
             return
         with transaction.atomic():
             self._flush()
+
+    def _insert_tree(self) -> None:
+        """A run answered inline: this execution and its children, all new."""
+        inserts.insert_execution(self.execution, self.pending)
+        self.pending = []
+        for child in self.children:
+            child.execution.parent = self.execution
+            child._insert_tree()
+        self.children = []
 
     def _flush(self) -> None:
         execution = self.execution

@@ -97,6 +97,7 @@ class Runner:
         flush_each_step: bool,
         ancestry: tuple[int, ...] = (),
         previous_outputs: dict[str, Any] | None = None,
+        accounts: dict[int, ConnectedAccount] | None = None,
     ) -> None:
         self.plan = plan
         self.execution = execution
@@ -110,8 +111,11 @@ class Runner:
         self.tokens = 0
         self.lock = threading.Lock()
         # Read fresh for every run (plans may be cached): a changed key applies at once.
-        account_ids = {step.account_id for step in plan.steps if step.account_id}
-        self.accounts = ConnectedAccount.objects.in_bulk(account_ids) if account_ids else {}
+        # A sub automation's run shares what its parent run has read already.
+        self.accounts = dict(accounts or {})
+        missing = {s.account_id for s in plan.steps if s.account_id} - set(self.accounts)
+        if missing:
+            self.accounts.update(ConnectedAccount.objects.in_bulk(missing))
 
     # -- the run ----------------------------------------------------------------------
 

@@ -43,11 +43,10 @@ class SubRunner:
 
     def describe(self, names: list[str]) -> list[dict[str, Any]]:
         """Name, description and input schema of each named sub automation, in order."""
+        rows = callable_automations(self.parent.plan.automation.project_id).filter(name__in=names)
         found = {
-            a.name: a
-            for a in callable_automations(self.parent.plan.automation.project_id).filter(
-                name__in=names
-            )
+            row["name"]: row
+            for row in rows.values("name", "description", "trigger_config", "active")
         }
         missing = [name for name in names if name not in found]
         if missing:
@@ -57,25 +56,31 @@ class SubRunner:
         return [
             {
                 "name": name,
-                "description": found[name].trigger_config.get("description")
-                or found[name].description,
-                "schema": found[name].trigger_config.get("schema") or [],
-                "active": found[name].active,
+                "description": found[name]["trigger_config"].get("description")
+                or found[name]["description"],
+                "schema": found[name]["trigger_config"].get("schema") or [],
+                "active": found[name]["active"],
             }
             for name in names
         ]
 
     def _run(self, name: str, arguments: Any) -> Any:
-        from automations.engine.runner import Runner, load_plan
+        from automations.engine.plans import plan_for_version
+        from automations.engine.runner import Runner
 
         parent = self.parent
-        automation = (
-            callable_automations(parent.plan.automation.project_id).filter(name=name).first()
+        row = (
+            callable_automations(parent.plan.automation.project_id)
+            .filter(name=name)
+            .values_list("pk", "updated_at", "active")
+            .first()
         )
-        if automation is None:
+        if row is None:
             raise ConnectorError(f"There is no sub automation named {name!r} in this project.")
-        if not automation.active:
+        if not row[2]:
             raise ConnectorError(f"The sub automation {name!r} is not active.")
+        plan = plan_for_version(row[0], row[1])
+        automation = plan.automation
         depth = parent.execution.depth + 1
         if automation.pk in parent.ancestry:
             raise ConnectorError(
@@ -95,8 +100,8 @@ class SubRunner:
             is_test=parent.execution.is_test, started_at=timezone.now(),
         )  # fmt: skip
         runner = Runner(
-            load_plan(automation.pk), child, deadline=parent.deadline, flush_each_step=False,
-            ancestry=parent.ancestry,
+            plan, child, deadline=parent.deadline, flush_each_step=False,
+            ancestry=parent.ancestry, accounts=parent.accounts,
         )  # fmt: skip
         with parent.lock:
             parent.recorder.children.append(runner.recorder)

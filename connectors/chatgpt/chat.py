@@ -6,7 +6,7 @@ from typing import Any
 
 from connectors import fields as f
 from connectors.base import Action, ConnectorError, RunContext
-from connectors.chatgpt.client import client_for, openai_errors, record_usage
+from connectors.chatgpt.client import call, record_usage
 
 MODEL = f.Field(
     "model", "API model", type=f.CHOICE, lookup="chat_models", allow_custom=True,
@@ -60,26 +60,25 @@ def complete(
     context: RunContext, model: str, messages: list[dict], **options: Any
 ) -> dict[str, Any]:
     """One Chat Completions call; the output every chat-like action shares."""
-    with openai_errors(model):
-        completion = client_for(context).chat.completions.create(
-            model=model, messages=messages, **options
-        )
+    body = call(
+        context, "/chat/completions", {"model": model, "messages": messages, **options}, model
+    )
     choices = [
         {
-            "index": choice.index,
-            "content": choice.message.content,
-            "finish_reason": choice.finish_reason,
-            "message": choice.message.model_dump(exclude_none=True),
+            "index": choice.get("index", index),
+            "content": (choice.get("message") or {}).get("content"),
+            "finish_reason": choice.get("finish_reason"),
+            "message": {k: v for k, v in (choice.get("message") or {}).items() if v is not None},
         }
-        for choice in completion.choices
+        for index, choice in enumerate(body.get("choices") or [])
     ]
     if not choices:
         raise ConnectorError("OpenAI answered with no choices.", retryable=True)
     return {
         "content": choices[0]["content"],
         "choices": choices,
-        "usage": record_usage(context, completion.usage),
-        "model": completion.model,
+        "usage": record_usage(context, body.get("usage")),
+        "model": body.get("model", model),
     }
 
 

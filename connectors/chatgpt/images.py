@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors import fields as f
 from connectors.base import Action, ConnectorError, RunContext
-from connectors.chatgpt.client import client_for, openai_errors, record_usage
+from connectors.chatgpt.client import call, record_usage
 
 SIZES = (("1024x1024", "1024x1024"), ("1792x1024", "1792x1024 (wide)"),
          ("1024x1792", "1024x1792 (tall)"))  # fmt: skip
@@ -51,16 +51,15 @@ class ImageGeneratorAction(Action):
                 "size": GPT_IMAGE_SIZE[params["size"]],
                 "quality": GPT_IMAGE_QUALITY[params["quality"]],
             }  # fmt: skip
-        with openai_errors(model):
-            result = client_for(context).images.generate(**request)
-        if not result.data:
+        result = call(context, "/images/generations", request, model)
+        if not result.get("data"):
             raise ConnectorError("OpenAI answered with no image.", retryable=True)
-        image = result.data[0]
-        usage = record_usage(context, getattr(result, "usage", None))
-        url = image.url or self._store(image.b64_json, context)
+        image = result["data"][0]
+        usage = record_usage(context, result.get("usage"))
+        url = image.get("url") or self._store(image.get("b64_json"), context)
         return {
             "url": url,
-            "revised_prompt": image.revised_prompt or params["prompt"],
+            "revised_prompt": image.get("revised_prompt") or params["prompt"],
             "size": request["size"],
             "model": model,
             "usage": usage,
