@@ -8,6 +8,11 @@ v1 = [
     path("teams/", views.TeamList.as_view(), name="teams"),
     path("accounts/", views.AccountList.as_view(), name="accounts"),
     path("accounts/<int:pk>/", views.AccountDetail.as_view(), name="account"),
+    path(
+        "accounts/<int:pk>/lookup/<slug:name>/",
+        views.AccountLookup.as_view(),
+        name="account-lookup",
+    ),
     path("projects/", views.ProjectList.as_view(), name="projects"),
     path("projects/<int:pk>/", views.ProjectDetail.as_view(), name="project"),
     path("automations/", views.AutomationList.as_view(), name="automations"),

@@ -18,6 +18,8 @@ from automations import selectors, services
 from automations.api import serializers as s
 from automations.api.teams import TeamAPIView
 from automations.models import Status
+from connectors import registry
+from connectors.base import ConnectorError
 from connectors.catalog import catalog
 
 
@@ -84,6 +86,21 @@ class AccountDetail(TeamAPIView):
             account=account_selectors.account_get(team=self.team, pk=pk)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountLookup(TeamAPIView):
+    """Choices for a lookup field (models, branches, content types...), fetched live
+    with the account; query parameters narrow them (branch, content_type, q)."""
+
+    @extend_schema(responses={200: dict}, summary="Live choices for a lookup field")
+    def get(self, request, pk: int, name: str):
+        account = account_selectors.account_get(team=self.team, pk=pk)
+        params = {key: value for key, value in request.query_params.items()}
+        try:
+            choices = registry.get(account.connector).lookup(name, account.credentials(), params)
+        except ConnectorError as exc:
+            raise ValidationError({exc.field or "lookup": exc.message}) from None
+        return Response(choices)
 
 
 class ProjectList(TeamAPIView):

@@ -70,3 +70,16 @@ def test_the_model_lookup_lists_chat_models(chatgpt_account):
 
     choices = registry.get("chatgpt").lookup("chat_models", chatgpt_account.credentials(), {})
     assert [c["value"] for c in choices] == ["gpt-4.1", "gpt-4o", "gpt-4o-mini"]
+
+
+def test_the_lookup_endpoint_answers_members_only(chatgpt_account, owner, outsider):
+    url = f"/api/v1/accounts/{chatgpt_account.pk}/lookup/chat_models/"
+    assert [c["value"] for c in api_for(owner).get(url).json()] == [
+        "gpt-4.1",
+        "gpt-4o",
+        "gpt-4o-mini",
+    ]
+    assert api_for(outsider).get(url).status_code == 404
+    assert api_for(None).get(url).status_code == 401
+    bad = api_for(owner).get(f"/api/v1/accounts/{chatgpt_account.pk}/lookup/colours/")
+    assert bad.status_code == 400 and bad.json() == {"lookup": ["Unknown lookup 'colours'."]}
