@@ -99,7 +99,7 @@ class AccountLookup(TeamAPIView):
         try:
             choices = registry.get(account.connector).lookup(name, account.credentials(), params)
         except ConnectorError as exc:
-            raise ValidationError({exc.field or "lookup": exc.message}) from None
+            raise ValidationError({exc.field or "lookup": [exc.message]}) from None
         return Response(choices)
 
 
