@@ -27,7 +27,7 @@ def request_team(request) -> tuple[Team, Membership]:
             team = account_services.team_ensure_for_user(user=user)
         elif len(teams) > 1:
             raise ValidationError(
-                {TEAM_HEADER: "You belong to several teams: name one in the X-Team header."}
+                {TEAM_HEADER: ["You belong to several teams: name one in the X-Team header."]}
             )
         else:
             team = teams[0]

@@ -222,7 +222,7 @@ class ExecutionList(TeamAPIView):
     def get(self, request):
         status_filter = request.query_params.get("status")
         if status_filter and status_filter not in Status.values:
-            raise ValidationError({"status": f"must be one of: {', '.join(Status.values)}"})
+            raise ValidationError({"status": [f"must be one of: {', '.join(Status.values)}"]})
         executions = selectors.execution_list(
             team=self.team, automation_id=_int_param(request, "automation"), status=status_filter,
             since=_time_param(request, "since"), until=_time_param(request, "until"),
@@ -269,7 +269,7 @@ class BlueprintUse(TeamAPIView):
             account = account_selectors.account_get(team=self.team, pk=account_id)
             if account.connector != connector:
                 raise ValidationError(
-                    {f"accounts.{connector}": f"is a {account.connector} account"}
+                    {f"accounts.{connector}": [f"is a {account.connector} account"]}
                 )
         created = services.blueprint_use(
             project=project, key=key, accounts=accounts, created_by=request.user
@@ -294,7 +294,7 @@ def _int_param(request, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise ValidationError({name: "must be a whole number"}) from None
+        raise ValidationError({name: ["must be a whole number"]}) from None
 
 
 def _time_param(request, name: str):
@@ -303,7 +303,7 @@ def _time_param(request, name: str):
         return None
     parsed = parse_datetime(value)
     if parsed is None:
-        raise ValidationError({name: "must be an ISO 8601 date and time"})
+        raise ValidationError({name: ["must be an ISO 8601 date and time"]})
     return parsed
 
 
