@@ -199,3 +199,22 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step_key} ({self.status})"
+
+
+class DeliveryReceipt(models.Model):
+    """One row per event a service delivered, for services that deliver again (retries):
+    a second copy finds its key taken and starts nothing."""
+
+    automation = models.ForeignKey(
+        Automation, on_delete=models.CASCADE, related_name="receipts", db_index=False
+    )
+    key = models.CharField(max_length=255)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["automation", "key"], name="one_receipt_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -75,12 +75,21 @@ def execution_get(*, team: Team, pk: int) -> Execution:
     return execution
 
 
-def webhook_url(automation: Automation, request=None) -> str:
+def webhook_url(automation: Automation, request=None) -> str | None:
     """The URL a caller uses to start this automation, as users should see it."""
     from django.conf import settings
     from django.urls import reverse
 
-    path = reverse("hooks:http", args=[automation.webhook_token])
+    from connectors import registry
+
+    try:
+        trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+        delivery = trigger.delivery
+    except (registry.UnknownConnector, KeyError):
+        delivery = "http"
+    if delivery not in ("http", "contentstack"):
+        return None
+    path = reverse(f"hooks:{delivery}", args=[automation.webhook_token])
     if settings.PUBLIC_BASE_URL:
         return settings.PUBLIC_BASE_URL + path
     if request is not None:

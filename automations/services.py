@@ -6,6 +6,7 @@ The API, the wizard, the admin actions, tasks and management commands all come h
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +19,10 @@ from django_q.tasks import async_task
 from accounts.models import Team
 from automations import documents
 from automations.definitions import CleanDefinition, clean_definition
-from automations.models import Automation, Execution, Project, Status, Step
+from automations.engine.references import referenced_paths
+from automations.models import Automation, DeliveryReceipt, Execution, Project, Status, Step
 from connectors import registry
-from connectors.base import ConnectorError, TriggerSetup
+from connectors.base import ConnectorError, RunContext, TriggerSetup
 
 RUN_TASK = "automations.tasks.run_execution"
 
@@ -138,6 +140,7 @@ def automation_activate(*, automation: Automation) -> Automation:
     if automation.active:
         return automation
     trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    _generate_secrets(automation, trigger)
     try:
         state = trigger.activate(_trigger_setup(automation))
     except ConnectorError as exc:
@@ -146,6 +149,25 @@ def automation_activate(*, automation: Automation) -> Automation:
     automation.active = True
     automation.save(update_fields=["active", "trigger_state", "updated_at"])
     return automation
+
+
+def _generate_secrets(automation: Automation, trigger) -> None:
+    """A shared secret the trigger registers with its service itself is made here when
+    the user left it blank. Without a public URL the user sets the webhook up by hand,
+    so the secret must be one they chose (it is never shown back)."""
+    stored = automation.get_secrets() if automation.has_secrets else {}
+    missing = [key for key in trigger.generated_secrets if not stored.get(key)]
+    if not missing:
+        return
+    if not settings.PUBLIC_BASE_URL:
+        labels = {f.key: f.label for f in trigger.fields}
+        names = ", ".join(labels.get(key, key) for key in missing)
+        raise ValidationError(
+            {"trigger.config": f"Set the {names}: without PUBLIC_BASE_URL the webhook is set "
+             "up by hand in the service, with the URL shown and the secret you choose."}
+        )  # fmt: skip
+    automation.set_secrets({**stored, **{key: secrets.token_urlsafe(32) for key in missing}})
+    automation.save(update_fields=["secrets_encrypted", "updated_at"])
 
 
 def automation_deactivate(*, automation: Automation) -> Automation:
@@ -294,6 +316,7 @@ def execution_prune(*, days: int | None = None) -> int:
     days = settings.EXECUTION_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _ = Execution.objects.filter(created_at__lt=cutoff, parent__isnull=True).delete()
+    DeliveryReceipt.objects.filter(received_at__lt=cutoff).delete()
     return deleted
 
 
@@ -330,3 +353,100 @@ def automation_run(
         execution, _ = run_inline(load_plan(automation.pk), output, is_test=is_test)
         return execution
     return execution_enqueue(automation=automation, trigger_output=output, is_test=is_test)
+
+
+# -- tests from the wizard and the API ---------------------------------------------------
+
+
+def _test_context(automation: Automation, account) -> RunContext:
+    import time
+
+    return RunContext(
+        credentials=account.credentials() if account else {},
+        team_id=automation.project.team_id,
+        project_id=automation.project_id,
+        is_test=True,
+        deadline=time.monotonic() + settings.SYNC_RESPONSE_TIMEOUT,
+    )
+
+
+def automation_test_trigger(*, automation: Automation) -> Any:
+    """Test Trigger: a realistic sample output, fetched from the service where the
+    trigger can; kept as the sample the data suggestions come from."""
+    if not automation.trigger_connector:
+        raise ValidationError({"trigger": "is not configured yet"})
+    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    try:
+        sample = trigger.sample(
+            automation.trigger_config, _test_context(automation, automation.trigger_account)
+        )
+    except ConnectorError as exc:
+        raise ValidationError({"trigger": exc.message}) from None
+    if sample is None:
+        raise ValidationError(
+            {"trigger": "This trigger cannot make a sample; send it a real event."}
+        )
+    automation.trigger_sample = sample
+    automation.save(update_fields=["trigger_sample"])
+    return sample
+
+
+def step_test(*, automation: Automation, key: str) -> Execution:
+    """Test Action: run one step for real, with the trigger's sample and the earlier
+    steps' samples as its data; a success becomes the step's sample output."""
+    from automations.engine.runner import Plan, Runner, load_plan
+
+    plan = load_plan(automation.pk)
+    keys = [step.key for step in plan.steps]
+    if key not in keys:
+        raise ValidationError({"step": f"there is no step {key!r}"})
+    index = keys.index(key)
+    step = plan.steps[index]
+    sampled = [s for s in plan.steps[:index] if s.sample_output is not None]
+    needed = {
+        path.split(".")[1]
+        for path in referenced_paths({**step.config})
+        if path.startswith("steps.")
+    }
+    unsampled = [
+        s.name or s.key for s in plan.steps[:index] if s.key in needed and s not in sampled
+    ]
+    if unsampled:
+        raise ValidationError(
+            {
+                "step": f"Test {', '.join(repr(n) for n in unsampled)} first: this step uses its output."
+            }
+        )
+    if "trigger." in json.dumps(step.config) and automation.trigger_sample is None:
+        raise ValidationError({"step": "Test the trigger first: this step uses its output."})
+    # Only this step runs; the earlier ones lend their samples.
+    execution = Execution(
+        automation=automation, status=Status.RUNNING, is_test=True,
+        trigger_output=automation.trigger_sample or {}, resume_position=len(sampled),
+        started_at=timezone.now(),
+    )  # fmt: skip
+    import time
+
+    runner = Runner(
+        Plan(automation=plan.automation, steps=[*sampled, step]), execution,
+        deadline=time.monotonic() + settings.SYNC_RESPONSE_TIMEOUT, flush_each_step=False,
+        previous_outputs={s.key: s.sample_output for s in sampled},
+    )  # fmt: skip
+    runner.run()
+    if execution.status == Status.SUCCEEDED:
+        output = execution.step_runs.get(position=len(sampled)).output
+        Step.objects.filter(pk=step.pk).update(sample_output=output)
+    return execution
+
+
+def data_suggestions(*, automation: Automation, before: str | None = None) -> list[dict[str, Any]]:
+    """The references a step's fields can use: the trigger sample and the samples of the
+    steps before ``before`` (all steps when it is None)."""
+    from automations.engine.suggestions import suggestions
+
+    earlier = []
+    for step in automation.steps.order_by("position", "pk"):
+        if step.key == before:
+            break
+        earlier.append((step.key, step.name or step.key, step.sample_output))
+    return suggestions(automation.trigger_sample, earlier)

@@ -11,17 +11,19 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.models import ConnectedAccount
 from automations import services
 from automations.engine.conditions import conditions_hold
 from automations.engine.plans import plan_for_token
 from automations.engine.runner import Plan
 from automations.engine.start import run_inline
-from automations.models import Status
+from automations.models import DeliveryReceipt, Status
 from connectors import registry
-from connectors.base import EventIgnored, InboundEvent, TriggerRejected
+from connectors.base import EventIgnored, InboundEvent, Trigger, TriggerRejected
 
 logger = logging.getLogger(__name__)
 
@@ -57,25 +59,46 @@ def read_event(request: HttpRequest) -> InboundEvent | JsonResponse:
     )
 
 
-def accept_event(plan: Plan, event: InboundEvent) -> dict[str, Any] | HttpResponse:
+def accept_event(
+    plan: Plan, trigger: Trigger, event: InboundEvent
+) -> dict[str, Any] | HttpResponse:
     """Run the trigger's checks; the trigger output, or the answer that refuses it."""
     automation = plan.automation
     if not automation.active:
         return error(409, f"The automation {automation.name!r} is not active.")
-    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    credentials = {}
+    if automation.trigger_account_id:
+        account = ConnectedAccount.objects.filter(pk=automation.trigger_account_id).first()
+        credentials = account.credentials() if account else {}
     try:
-        return trigger.accept(event, automation.trigger_config, automation.get_secrets())
+        return trigger.accept(
+            event, automation.trigger_config, automation.get_secrets(), credentials
+        )
     except TriggerRejected as exc:
         return error(exc.status, exc.message)
     except EventIgnored as exc:
         return JsonResponse({"status": "ignored", "reason": str(exc)})
 
 
-def start(plan: Plan, output: dict[str, Any]) -> HttpResponse:
+def _first_delivery(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> bool:
+    key = trigger.delivery_key(output)
+    if key is None:
+        return True
+    try:
+        with transaction.atomic():
+            DeliveryReceipt.objects.create(automation=plan.automation, key=key[:255])
+    except IntegrityError:
+        return False
+    return True
+
+
+def start(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> HttpResponse:
     """Start the run for an accepted event: inline with a Response step, else queued."""
     automation = plan.automation
     if not conditions_hold(automation.trigger_conditions, output):
         return JsonResponse({"status": "skipped", "reason": "The trigger conditions were not met."})
+    if not _first_delivery(plan, trigger, output):
+        return JsonResponse({"status": "duplicate", "reason": "This event was received before."})
     if not plan.responds:
         execution = services.execution_enqueue(automation=automation, trigger_output=output)
         return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
@@ -100,15 +123,35 @@ def build_response(answer: dict[str, Any]) -> HttpResponse:
     return response
 
 
-@csrf_exempt
-def http_hook(request: HttpRequest, token: str) -> HttpResponse:
+def receive(request: HttpRequest, token: str, delivery: str) -> HttpResponse:
+    """An inbound event for the automation whose token this is, if its trigger takes
+    deliveries of this kind."""
     plan = plan_for_token(token)
-    if plan is None or plan.automation.trigger_connector != "http":
+    trigger = _trigger(plan) if plan else None
+    if trigger is None or trigger.delivery != delivery:
         return error(404, "There is no webhook at this address.")
     event = read_event(request)
     if isinstance(event, HttpResponse):
         return event
-    output = accept_event(plan, event)
+    output = accept_event(plan, trigger, event)
     if isinstance(output, HttpResponse):
         return output
-    return start(plan, output)
+    return start(plan, trigger, output)
+
+
+def _trigger(plan: Plan) -> Trigger | None:
+    automation = plan.automation
+    try:
+        return registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    except (registry.UnknownConnector, KeyError):
+        return None
+
+
+@csrf_exempt
+def http_hook(request: HttpRequest, token: str) -> HttpResponse:
+    return receive(request, token, "http")
+
+
+@csrf_exempt
+def contentstack_hook(request: HttpRequest, token: str) -> HttpResponse:
+    return receive(request, token, "contentstack")

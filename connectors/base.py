@@ -113,12 +113,25 @@ class Trigger(Operation):
     # route, "sub_automation" (called by a parent) or "schedule".
     delivery: ClassVar[str] = "http"
 
+    # Secret fields the platform fills with a random value when the user leaves them
+    # blank (a shared secret the trigger registers with the service itself).
+    generated_secrets: ClassVar[tuple[str, ...]] = ()
+
     def accept(
-        self, event: InboundEvent, config: dict[str, Any], secrets: dict[str, Any]
+        self,
+        event: InboundEvent,
+        config: dict[str, Any],
+        secrets: dict[str, Any],
+        credentials: dict[str, Any],
     ) -> dict[str, Any]:
         """Turn an inbound event into the trigger's output, or raise TriggerRejected /
-        EventIgnored."""
+        EventIgnored. ``credentials`` are the trigger account's, if it has one."""
         raise NotImplementedError
+
+    def delivery_key(self, output: dict[str, Any]) -> str | None:
+        """For services that deliver again: a key that is the same for every copy of one
+        event, so that it starts one execution only."""
+        return None
 
     def accept_payload(self, payload: Any, config: dict[str, Any]) -> Any:
         """An event given as data (the API's run endpoint, a parent automation's call):

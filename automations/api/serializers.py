@@ -66,8 +66,6 @@ class AutomationOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_webhook_url(self, automation: Automation) -> str | None:
-        if automation.trigger_connector != "http":
-            return None
         return selectors.webhook_url(automation, self.context.get("request"))
 
     def get_trigger(self, automation: Automation) -> dict:

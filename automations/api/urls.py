@@ -32,6 +32,15 @@ v1 = [
         name="automation-deactivate",
     ),
     path("automations/<int:pk>/run/", views.AutomationRun.as_view(), name="automation-run"),
+    path(
+        "automations/<int:pk>/test-trigger/",
+        views.AutomationTestTrigger.as_view(),
+        name="automation-test-trigger",
+    ),
+    path("automations/<int:pk>/steps/<slug:key>/test/", views.StepTest.as_view(), name="step-test"),
+    path(
+        "automations/<int:pk>/data-elements/", views.DataSuggestions.as_view(), name="data-elements"
+    ),
     path("templates/", views.BlueprintList.as_view(), name="templates"),
     path("templates/<slug:key>/use/", views.BlueprintUse.as_view(), name="template-use"),
     path("executions/", views.ExecutionList.as_view(), name="executions"),

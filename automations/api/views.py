@@ -209,6 +209,34 @@ class AutomationRun(TeamAPIView):
         return Response(s.ExecutionOut(execution).data, status=status.HTTP_202_ACCEPTED)
 
 
+class AutomationTestTrigger(TeamAPIView):
+    @extend_schema(request=None, responses={200: dict}, summary="Test Trigger: fetch a sample")
+    def post(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        return Response({"sample": services.automation_test_trigger(automation=automation)})
+
+
+class StepTest(TeamAPIView):
+    @extend_schema(request=None, responses={200: s.ExecutionDetailOut}, summary="Test Action")
+    def post(self, request, pk: int, key: str):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        execution = services.step_test(automation=automation, key=key)
+        return Response(
+            s.ExecutionDetailOut(selectors.execution_get(team=self.team, pk=execution.pk)).data
+        )
+
+
+class DataSuggestions(TeamAPIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("before", str, required=False, description="a step key")],
+        responses={200: dict}, summary="Suggested Data Elements for a step's fields",
+    )  # fmt: skip
+    def get(self, request, pk: int):
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        before = request.query_params.get("before")
+        return Response(services.data_suggestions(automation=automation, before=before))
+
+
 class ExecutionList(TeamAPIView):
     @extend_schema(
         parameters=[

@@ -52,7 +52,9 @@ class RequestTrigger(Trigger):
         ),
     )  # fmt: skip
 
-    def accept(self, event: InboundEvent, config: dict, secrets: dict) -> dict[str, Any]:
+    def accept(
+        self, event: InboundEvent, config: dict, secrets: dict, credentials: dict
+    ) -> dict[str, Any]:
         method = config.get("method", "POST")
         if method != "ANY" and event.method != method:
             raise TriggerRejected(405, f"This webhook accepts {method} requests only.")

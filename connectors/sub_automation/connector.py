@@ -77,7 +77,9 @@ class CalledTrigger(Trigger):
                 help="The arguments it takes: key, type, required and description."),
     )  # fmt: skip
 
-    def accept(self, event: InboundEvent, config: dict, secrets: dict) -> dict[str, Any]:
+    def accept(
+        self, event: InboundEvent, config: dict, secrets: dict, credentials: dict
+    ) -> dict[str, Any]:
         raise TriggerRejected(404, "A sub automation is started by another automation.")
 
     def accept_payload(self, payload: Any, config: dict[str, Any]) -> Any:

@@ -26,6 +26,8 @@ def world(team, vault_connector):
 
     project = make_project(team)
     automation = services.automation_create(project=project, data=ECHO)
+    automation.trigger_sample = {"body": "sample"}
+    automation.save()
     failed = Execution.objects.create(automation=automation, status=Status.FAILED, error="boom")
     account = account_services.account_create(
         team=team, connector="vault", title="V", credentials={"api_key": "k" * 20, "region": "eu"}
@@ -47,6 +49,10 @@ DETAIL_ENDPOINTS = [
     ("post", "/api/v1/automations/{automation}/activate/", None, 200),
     ("post", "/api/v1/automations/{automation}/deactivate/", None, 200),
     ("post", "/api/v1/automations/{automation}/run/", {"payload": {"body": 1}, "wait": True}, 200),
+    ("post", "/api/v1/automations/{automation}/test-trigger/", None, 200),
+    ("post", "/api/v1/automations/{automation}/steps/reply/test/", None, 200),
+    ("get", "/api/v1/automations/{automation}/data-elements/", None, 200),
+    ("get", "/api/v1/accounts/{account}/lookup/anything/", None, 400),
     ("get", "/api/v1/executions/{execution}/", None, 200),
     ("post", "/api/v1/executions/{execution}/retry/", None, 202),
 ]

@@ -1,0 +1,46 @@
+"""Suggested Data Elements: every path of the trigger's and earlier steps' sample
+outputs, as references a field can hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_ITEMS = 500
+MAX_LIST_ITEMS = 3
+
+
+def _walk(value: Any, path: str, out: list[dict[str, Any]]) -> None:
+    if len(out) >= MAX_ITEMS:
+        return
+    if isinstance(value, dict):
+        if path:
+            out.append({"reference": f"{{{{ {path} }}}}", "path": path, "type": "object"})
+        for key, item in value.items():
+            if isinstance(key, str) and key.isidentifier():
+                _walk(item, f"{path}.{key}" if path else key, out)
+    elif isinstance(value, list):
+        out.append({"reference": f"{{{{ {path} }}}}", "path": path, "type": "array"})
+        for index, item in enumerate(value[:MAX_LIST_ITEMS]):
+            _walk(item, f"{path}.{index}", out)
+    else:
+        example = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
+        kind = "text" if isinstance(value, str) else type(value).__name__
+        out.append(
+            {"reference": f"{{{{ {path} }}}}", "path": path, "type": kind, "example": example}
+        )
+
+
+def suggestions(trigger_sample: Any, earlier: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
+    """``earlier`` holds (step key, step label, sample output) of the steps before."""
+    out: list[dict[str, Any]] = []
+    if trigger_sample is not None:
+        group: list[dict[str, Any]] = []
+        _walk(trigger_sample, "trigger", group)
+        out.extend({**row, "source": "Trigger"} for row in group)
+    for key, label, sample in earlier:
+        if sample is None:
+            continue
+        group = []
+        _walk(sample, f"steps.{key}", group)
+        out.extend({**row, "source": label} for row in group)
+    return out[:MAX_ITEMS]
