@@ -412,11 +412,8 @@ def step_test(*, automation: Automation, key: str) -> Execution:
         s.name or s.key for s in plan.steps[:index] if s.key in needed and s not in sampled
     ]
     if unsampled:
-        raise ValidationError(
-            {
-                "step": f"Test {', '.join(repr(n) for n in unsampled)} first: this step uses its output."
-            }
-        )
+        names = ", ".join(repr(n) for n in unsampled)
+        raise ValidationError({"step": f"Test {names} first: this step uses its output."})
     if "trigger." in json.dumps(step.config) and automation.trigger_sample is None:
         raise ValidationError({"step": "Test the trigger first: this step uses its output."})
     # Only this step runs; the earlier ones lend their samples.
