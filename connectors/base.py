@@ -75,6 +75,9 @@ class RunContext:
     run_sub_automation: Callable[[str, dict[str, Any]], Any] | None = None
     list_sub_automations: Callable[[list[str]], list[dict[str, Any]]] | None = None
     store_file: Callable[[str, bytes, str], str] | None = None
+    # A file the platform itself stores (generated images), read without a request:
+    # (content, content type), or None for any other URL.
+    read_file: Callable[[str], tuple[bytes, str] | None] | None = None
     usage: dict[str, int] = field(default_factory=dict)
 
     def remaining(self, cap: float) -> float:

@@ -16,6 +16,7 @@ CONNECTORS: dict[str, str] = {
     "response": "connectors.response.connector.ResponseConnector",
     "chatgpt": "connectors.chatgpt.connector.ChatGPTConnector",
     "sub_automation": "connectors.sub_automation.connector.SubAutomationConnector",
+    "contentstack": "connectors.contentstack.connector.ContentstackConnector",
 }
 
 

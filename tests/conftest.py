@@ -93,3 +93,21 @@ def chatgpt_account(team, openai_standin):
         credentials={"api_key": openai_standin.api_key, "organization_id": "org-standin",
                      "base_url": openai_standin.base_url},
     )  # fmt: skip
+
+
+@pytest.fixture
+def contentstack_standin():
+    from tests.standins.contentstack import ContentstackStandIn
+
+    with ContentstackStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def contentstack_account(team, contentstack_standin):
+    return account_services.account_create(
+        team=team, connector="contentstack", title="Blog stack",
+        credentials={"region": "custom", "base_url": contentstack_standin.base_url,
+                     "api_key": contentstack_standin.api_key,
+                     "management_token": contentstack_standin.token},
+    )  # fmt: skip

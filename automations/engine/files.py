@@ -20,3 +20,20 @@ def store_file(name: str, content: bytes, content_type: str) -> str:
     if url.startswith("/") and settings.PUBLIC_BASE_URL:
         url = settings.PUBLIC_BASE_URL + url
     return url
+
+
+def read_file(url: str) -> tuple[bytes, str] | None:
+    """A file ``store_file`` made, by its URL; None for any other URL."""
+    import mimetypes
+
+    prefixes = [default_storage.url("generated/")]
+    if settings.PUBLIC_BASE_URL:
+        prefixes.append(settings.PUBLIC_BASE_URL + prefixes[0])
+    for prefix in prefixes:
+        if url.startswith(prefix) and prefix.endswith("generated/"):
+            name = "generated/" + url[len(prefix) :]
+            if ".." in name or not default_storage.exists(name):
+                return None
+            with default_storage.open(name) as handle:
+                return handle.read(), mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return None

@@ -235,6 +235,7 @@ class Runner:
             run_sub_automation=subs.run,
             list_sub_automations=subs.describe,
             store_file=_store_file,
+            read_file=_read_file,
         )
 
     def _call(
@@ -278,6 +279,12 @@ def _store_file(name: str, content: bytes, content_type: str) -> str:
     from automations.engine.files import store_file
 
     return store_file(name, content, content_type)
+
+
+def _read_file(url: str) -> tuple[bytes, str] | None:
+    from automations.engine.files import read_file
+
+    return read_file(url)
 
 
 def _ms(since: float) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from automations.models import Automation, Execution, Project, Status, Step, StepRun
 
+_numbers = itertools.count(1)
 
-def make_project(team, name: str = "Content") -> Project:
-    return Project.objects.create(team=team, name=name)
+
+def make_project(team, name: str | None = None) -> Project:
+    return Project.objects.create(team=team, name=name or f"Project {next(_numbers)}")
 
 
 def make_automation(project: Project, name: str = "Hello", **extra: Any) -> Automation:

@@ -1,0 +1,129 @@
+"""A small client for the Contentstack Content Management API.
+
+Ours rather than the official SDK, which keeps headers on a shared, mutable object
+across calls: here every request carries its own ``api_key``, ``authorization`` and
+``branch`` headers. It talks through the guarded HTTP client (a custom base URL is the
+user's to choose), with timeouts, and raises ConnectorErrors carrying Contentstack's own
+``error_message`` and ``error_code``; 429 and 5xx say a retry can help.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import ConnectorError, RunContext
+from connectors.http.request_action import retry_after_seconds
+from connectors.http_client import guarded_session
+
+REGIONS = {
+    "na": ("North America", "https://api.contentstack.io"),
+    "eu": ("Europe", "https://eu-api.contentstack.com"),
+    "au": ("Australia", "https://au-api.contentstack.com"),
+    "azure-na": ("Azure North America", "https://azure-na-api.contentstack.com"),
+    "azure-eu": ("Azure Europe", "https://azure-eu-api.contentstack.com"),
+    "gcp-na": ("GCP North America", "https://gcp-na-api.contentstack.com"),
+    "gcp-eu": ("GCP Europe", "https://gcp-eu-api.contentstack.com"),
+    "custom": ("Custom base URL", ""),
+}
+DEFAULT_TIMEOUT = 30.0
+
+
+def base_url(credentials: dict[str, Any]) -> str:
+    region = credentials.get("region") or "na"
+    if region == "custom":
+        url = (credentials.get("base_url") or "").rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise ConnectorError(
+                "A custom region needs a base URL (https://host[:port]).", field="base_url"
+            )
+        return url.removesuffix("/v3")
+    if region not in REGIONS:
+        raise ConnectorError(f"Unknown region {region!r}.", field="region")
+    return REGIONS[region][1]
+
+
+def _error(response) -> ConnectorError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = body.get("error_message") or response.text[:200] or response.reason or "no message"
+    code = body.get("error_code")
+    details = body.get("errors") or {}
+    detail = (
+        "; ".join(
+            f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
+            for key, value in details.items()
+        )
+        if isinstance(details, dict)
+        else ""
+    )
+    text = f"Contentstack: {message}" + (f" (error code {code})" if code is not None else "")
+    if detail:
+        text += f" [{detail}]"
+    retryable = response.status_code == 429 or response.status_code >= 500
+    field = None
+    if code == 105 or response.status_code == 401:
+        field = "management_token"
+    elif code == 109 or "api_key" in details:
+        field = "api_key"
+    return ConnectorError(
+        text,
+        retryable=retryable,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")) if retryable else None,
+        field=field,
+    )
+
+
+class ContentstackClient:
+    def __init__(self, credentials: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base = base_url(credentials) + "/v3"
+        self.api_key = credentials.get("api_key") or ""
+        self.token = credentials.get("management_token") or ""
+        self.timeout = timeout
+        self.session = guarded_session(timeout=timeout)
+
+    @classmethod
+    def for_context(cls, context: RunContext) -> ContentstackClient:
+        return cls(context.credentials, timeout=context.remaining(DEFAULT_TIMEOUT))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
+        branch: str | None = None,
+    ) -> dict[str, Any]:
+        headers = {"api_key": self.api_key, "authorization": self.token}
+        if branch:
+            headers["branch"] = branch
+        response = self.session.request(
+            method,
+            self.base + path,
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=headers,
+            timeout=self.timeout,
+        )
+        if response.status_code >= 400:
+            raise _error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise ConnectorError(
+                "Contentstack answered with something that is not JSON.", retryable=True
+            ) from None
+
+    def get(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self.request("GET", path, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
