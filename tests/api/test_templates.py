@@ -84,3 +84,24 @@ def test_templates_refuse_another_teams_project_and_accounts(team, outsider, cha
         .status_code
         == 401
     )
+
+
+UC2 = "featured_image_with_dalle3"
+
+
+def test_the_use_case_2_template_runs_once_accounts_are_chosen(
+    api, team, chatgpt_account, contentstack_account, contentstack_standin, openai_standin
+):
+    project = make_project(team)
+    body = {"project": project.pk, "accounts": {"chatgpt": chatgpt_account.pk, "contentstack": contentstack_account.pk}}
+    (created,) = api.post(f"/api/v1/templates/{UC2}/use/", body, format="json").json()
+    assert created["trigger"]["account"] == contentstack_account.pk
+    automation = Automation.objects.get(pk=created["id"])
+    services.automation_activate(automation=automation)
+    entry = contentstack_standin.add_entry("blog_post", "Hello")
+    payload = {"event": "create", "module": "entry", "api_key": contentstack_standin.api_key,
+               "triggered_at": "2026-11-25T10:00:00Z", "content_type": {"uid": "blog_post"}, "branch": {"uid": "main"},
+               "entry": entry, "locale": "en-us"}  # fmt: skip
+    execution = services.automation_run(automation=automation, payload=payload, wait=True)
+    assert execution.status == "succeeded", execution.error
+    assert contentstack_standin.entry("blog_post", entry["uid"])["featured_image"] in contentstack_standin.assets
