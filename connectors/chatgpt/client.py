@@ -54,16 +54,19 @@ def call(context: RunContext, path: str, body: dict[str, Any], model: str | None
             ) from None
 
 
-def _message(exc: openai.APIStatusError) -> str:
+def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
+    """OpenAI's {"error": {...}} object (the SDK hands over either level)."""
     body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else body
-    return str(inner.get("message") or exc.message or "no message")
+    inner = body.get("error", body)
+    return inner if isinstance(inner, dict) else body
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    return str(_error_body(exc).get("message") or exc.message or "no message")
 
 
 def _code(exc: openai.APIStatusError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error", body) if isinstance(body.get("error", body), dict) else body
-    return str(inner.get("code") or "")
+    return str(_error_body(exc).get("code") or "")
 
 
 @contextmanager

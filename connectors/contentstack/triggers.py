@@ -45,6 +45,18 @@ EVENT_CHOICES = (
 )
 
 
+EVENT = f.Field("event", "Event", type=f.CHOICE, default="created", choices=EVENT_CHOICES)
+ENVIRONMENT = f.Field(
+    "environment", "Environment", type=f.LOOKUP, lookup="environments", required=False,
+    help="For publish events: any environment when empty.",
+)  # fmt: skip
+HEADER_SECRET = f.Field(
+    "header_secret", "Webhook secret", secret=True, required=False,
+    help="Sent by Contentstack in the X-Switchboard-Secret header. Made for you when the "
+    "webhook is registered automatically.",
+)  # fmt: skip
+
+
 def _authenticated(event: InboundEvent, secret: str) -> bool:
     given = event.headers.get(SECRET_HEADER.lower(), "")
     if given and hmac.compare_digest(given.encode(), secret.encode()):
@@ -135,8 +147,23 @@ class ContentstackTrigger(Trigger):
             )
         )
 
-    def channels(self, config: dict[str, Any]) -> list[str]:
+    def scope(self, config: dict[str, Any]) -> str:
+        """The channel prefix of this trigger's events, e.g. content_types.blog_post.entries."""
         raise NotImplementedError
+
+    def channels(self, config: dict[str, Any]) -> list[str]:
+        chosen = config.get("event", "created")
+        names = list(EVENTS) if chosen == "all" else [chosen]
+        scope = self.scope(config)
+        env = (
+            f"environments.{config['environment']}" if config.get("environment") else "environments"
+        )
+        return [
+            f"{scope}.{env}.{EVENTS[name]}.success"
+            if EVENTS[name] in ("publish", "unpublish")
+            else f"{scope}.{EVENTS[name]}"
+            for name in names
+        ]
 
     def activate(self, setup: TriggerSetup) -> dict[str, Any]:
         if not setup.hook_url:
@@ -188,57 +215,20 @@ class EntryTrigger(ContentstackTrigger):
     description = "Runs when an entry is created, updated, deleted, published or unpublished."
     module = "entry"
     fields = (
-        f.Field("event", "Event", type=f.CHOICE, default="created", choices=EVENT_CHOICES),
+        EVENT,
         f.Field(
-            "content_type",
-            "Content type",
-            type=f.LOOKUP,
-            lookup="content_types",
-            required=False,
-            depends_on=("branch",),
-            help="Any content type when empty.",
+            "content_type", "Content type", type=f.LOOKUP, lookup="content_types",
+            required=False, depends_on=("branch",), help="Any content type when empty.",
         ),
-        f.Field(
-            "environment",
-            "Environment",
-            type=f.LOOKUP,
-            lookup="environments",
-            required=False,
-            help="For publish events: any environment when empty.",
-        ),
+        ENVIRONMENT,
         BRANCH,
-        f.Field(
-            "header_secret",
-            "Webhook secret",
-            secret=True,
-            required=False,
-            help="Sent by Contentstack in the X-Switchboard-Secret header. Made for you "
-            "when the webhook is registered automatically.",
-        ),
-    )
+        HEADER_SECRET,
+    )  # fmt: skip
 
-    def channels(self, config: dict[str, Any]) -> list[str]:
-        scope = (
-            f"content_types.{config['content_type']}"
-            if config.get("content_type")
-            else "content_types"
-        )
-        events = (
-            list(EVENTS)
-            if config.get("event", "created") == "all"
-            else [config.get("event", "created")]
-        )
-        env = (
-            f"environments.{config['environment']}" if config.get("environment") else "environments"
-        )
-        channels = []
-        for name in events:
-            verb = EVENTS[name]
-            if verb in ("publish", "unpublish"):
-                channels.append(f"{scope}.entries.{env}.{verb}.success")
-            else:
-                channels.append(f"{scope}.entries.{verb}")
-        return channels
+    def scope(self, config: dict[str, Any]) -> str:
+        if config.get("content_type"):
+            return f"content_types.{config['content_type']}.entries"
+        return "content_types.entries"
 
     def sample(self, config: dict[str, Any], context: RunContext) -> dict[str, Any]:
         client = ContentstackClient.for_context(context)
@@ -281,35 +271,10 @@ class AssetTrigger(ContentstackTrigger):
     label = "Asset"
     description = "Runs when an asset is created, updated, deleted, published or unpublished."
     module = "asset"
-    fields = (
-        f.Field("event", "Event", type=f.CHOICE, default="created", choices=EVENT_CHOICES),
-        f.Field(
-            "environment",
-            "Environment",
-            type=f.LOOKUP,
-            lookup="environments",
-            required=False,
-            help="For publish events: any environment when empty.",
-        ),
-        BRANCH,
-        f.Field("header_secret", "Webhook secret", secret=True, required=False),
-    )
+    fields = (EVENT, ENVIRONMENT, BRANCH, HEADER_SECRET)
 
-    def channels(self, config: dict[str, Any]) -> list[str]:
-        events = (
-            list(EVENTS)
-            if config.get("event", "created") == "all"
-            else [config.get("event", "created")]
-        )
-        env = (
-            f"environments.{config['environment']}" if config.get("environment") else "environments"
-        )
-        return [
-            f"assets.{env}.{EVENTS[n]}.success"
-            if EVENTS[n] in ("publish", "unpublish")
-            else f"assets.{EVENTS[n]}"
-            for n in events
-        ]
+    def scope(self, config: dict[str, Any]) -> str:
+        return "assets"
 
     def sample(self, config: dict[str, Any], context: RunContext) -> dict[str, Any]:
         client = ContentstackClient.for_context(context)

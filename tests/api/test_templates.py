@@ -93,7 +93,10 @@ def test_the_use_case_2_template_runs_once_accounts_are_chosen(
     api, team, chatgpt_account, contentstack_account, contentstack_standin, openai_standin
 ):
     project = make_project(team)
-    body = {"project": project.pk, "accounts": {"chatgpt": chatgpt_account.pk, "contentstack": contentstack_account.pk}}
+    body = {
+        "project": project.pk,
+        "accounts": {"chatgpt": chatgpt_account.pk, "contentstack": contentstack_account.pk},
+    }
     (created,) = api.post(f"/api/v1/templates/{UC2}/use/", body, format="json").json()
     assert created["trigger"]["account"] == contentstack_account.pk
     automation = Automation.objects.get(pk=created["id"])
@@ -104,4 +107,7 @@ def test_the_use_case_2_template_runs_once_accounts_are_chosen(
                "entry": entry, "locale": "en-us"}  # fmt: skip
     execution = services.automation_run(automation=automation, payload=payload, wait=True)
     assert execution.status == "succeeded", execution.error
-    assert contentstack_standin.entry("blog_post", entry["uid"])["featured_image"] in contentstack_standin.assets
+    assert (
+        contentstack_standin.entry("blog_post", entry["uid"])["featured_image"]
+        in contentstack_standin.assets
+    )
