@@ -110,14 +110,14 @@ def automation_update(
     """Replace the parts of the definition that ``data`` names; keep the rest."""
     automation = Automation.objects.select_for_update().get(pk=automation.pk)
     merged = {**automation_definition(automation), **data}
-    clean = clean_definition(automation.project.team, merged, existing=automation, partial=partial)
-    if automation.active:
-        _check_complete(automation.project.team, merged, existing=automation)
+    # An active automation must stay complete: no drafts while it runs.
+    clean = clean_definition(
+        automation.project.team,
+        merged,
+        existing=automation,
+        partial=partial and not automation.active,
+    )
     return _apply(automation, clean)
-
-
-def _check_complete(team: Team, definition: dict[str, Any], existing: Automation) -> None:
-    clean_definition(team, definition, existing=existing, partial=False)
 
 
 def _trigger_setup(automation: Automation) -> TriggerSetup:
@@ -136,7 +136,12 @@ def _trigger_setup(automation: Automation) -> TriggerSetup:
 def automation_activate(*, automation: Automation) -> Automation:
     """Switch on: the definition must be complete, and the trigger registers itself with
     its service where it can."""
-    _check_complete(automation.project.team, automation_definition(automation), automation)
+    clean_definition(
+        automation.project.team,
+        automation_definition(automation),
+        existing=automation,
+        partial=False,
+    )
     if automation.active:
         return automation
     trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)

@@ -37,10 +37,14 @@ def redact(value: Any, secrets: frozenset[str]) -> Any:
     return value
 
 
-def cap_output(value: Any) -> tuple[Any, bool]:
-    """Store at most STEP_OUTPUT_MAX_BYTES of an output; a larger one keeps a preview."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+def cap_output(value: Any, size: int | None = None) -> tuple[Any, bool]:
+    """Store at most STEP_OUTPUT_MAX_BYTES of an output; a larger one keeps a preview.
+    ``size``, the length of the output's JSON when the caller has it, saves encoding it
+    again."""
     limit = settings.STEP_OUTPUT_MAX_BYTES
+    if size is not None and size <= limit // 4:
+        return value, False
+    text = json.dumps(value, ensure_ascii=False, default=str)
     if len(text) <= limit // 4 or len(text.encode()) <= limit:
         return value, False
     preview = text.encode()[:limit].decode("utf-8", "ignore")
@@ -77,8 +81,9 @@ class Recorder:
         duration_ms: int,
         tokens: int = 0,
         reused: bool = False,
+        output_size: int | None = None,
     ) -> None:
-        stored_output, truncated = cap_output(redact(output, self.secrets))
+        stored_output, truncated = cap_output(redact(output, self.secrets), output_size)
         self.pending.append(
             {
                 "step_key": step_key, "position": position, "connector": connector,

@@ -79,12 +79,12 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
     return delay
 
 
-def _jsonable(value: Any, what: str) -> Any:
+def _json_size(value: Any, what: str) -> int:
+    """The length of the output's JSON, which also proves it is JSON."""
     try:
-        json.dumps(value)
+        return len(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
         raise StepFailed(f"{what} returned data that is not JSON.") from None
-    return value
 
 
 class Runner:
@@ -180,7 +180,7 @@ class Runner:
             if action.needs_account and account is None:
                 raise StepFailed("This step needs an account; choose one in its settings.")
             context = self._context(step, credentials)
-            output, attempts = self._call(action, params, context, step)
+            output, size, attempts = self._call(action, params, context, step)
         except StepFailed as exc:
             tokens = context.usage.get("tokens", 0) if context else 0
             self.tokens += tokens
@@ -196,7 +196,7 @@ class Runner:
         self.tokens += tokens
         self.recorder.step_run(
             **record, status=Status.SUCCEEDED, input=logged_input, output=output, error="",
-            attempts=attempts, duration_ms=_ms(clock), tokens=tokens,
+            attempts=attempts, duration_ms=_ms(clock), tokens=tokens, output_size=size,
         )  # fmt: skip
         return output, action.responds
 
@@ -246,7 +246,7 @@ class Runner:
             attempt += 1
             try:
                 output = action.run(params, context)
-                return _jsonable(output, f"{step.connector}.{step.action}"), attempt
+                return output, _json_size(output, f"{step.connector}.{step.action}"), attempt
             except ConnectorError as exc:
                 if not exc.retryable or attempt >= max(1, step.max_attempts):
                     suffix = f" (after {attempt} attempts)" if attempt > 1 else ""

@@ -81,15 +81,10 @@ def openai_errors(model: str | None = None) -> Iterator[None]:
         if isinstance(exc.__cause__, ConnectorError):
             raise exc.__cause__ from None
         raise ConnectorError(f"Could not reach OpenAI: {exc.message}", retryable=True) from None
-    except openai.RateLimitError as exc:
+    except (openai.RateLimitError, openai.InternalServerError) as exc:
+        what = "rate limit" if exc.status_code == 429 else f"server error ({exc.status_code})"
         raise ConnectorError(
-            f"OpenAI rate limit: {_message(exc)}",
-            retryable=True,
-            retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
-        ) from None
-    except openai.InternalServerError as exc:
-        raise ConnectorError(
-            f"OpenAI server error ({exc.status_code}): {_message(exc)}",
+            f"OpenAI {what}: {_message(exc)}",
             retryable=True,
             retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
         ) from None
