@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from accounts.admin import TeamScopedAdmin
+from automations.engine.conditions import validate_conditions
 from automations.models import Automation, Execution, Project, Step, StepRun
 from connectors import fields as field_types
 from connectors import registry
@@ -63,8 +64,46 @@ class StepInline(admin.StackedInline):
     raw_id_fields = ["account"]
 
 
+class AutomationForm(forms.ModelForm):
+    """Checks the trigger against its declaration, as the API does."""
+
+    class Meta:
+        model = Automation
+        fields = [
+            "project", "name", "description", "active", "trigger_connector", "trigger_key",
+            "trigger_account", "trigger_config", "trigger_conditions",
+        ]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        connector_key, trigger_key = cleaned.get("trigger_connector"), cleaned.get("trigger_key")
+        if not connector_key and not trigger_key:
+            return cleaned
+        try:
+            trigger = registry.get(connector_key or "").trigger(trigger_key or "")
+        except (registry.UnknownConnector, KeyError):
+            self.add_error("trigger_key", f"There is no trigger {connector_key}.{trigger_key}.")
+            return cleaned
+        account = cleaned.get("trigger_account")
+        if account is not None and account.connector != connector_key:
+            self.add_error("trigger_account", f"Choose a {connector_key} account.")
+        config = cleaned.get("trigger_config")
+        if not isinstance(config, dict):
+            self.add_error("trigger_config", "Must be a JSON object.")
+            return cleaned
+        fields = [f for f in trigger.fields if not f.secret]
+        _, errors = field_types.validate(fields, config, resolved=False, partial=True)
+        for key, message in errors.items():
+            self.add_error("trigger_config", f"{key}: {message}")
+        _, problems = validate_conditions(cleaned.get("trigger_conditions"))
+        for key, message in problems.items():
+            self.add_error("trigger_conditions", f"{key}: {message}")
+        return cleaned
+
+
 @admin.register(Automation)
 class AutomationAdmin(TeamScopedAdmin):
+    form = AutomationForm
     team_path = "project__team"
     list_display = [
         "name",

@@ -102,3 +102,19 @@ def test_the_step_inline_checks_config_against_the_action(staff, team):
     response = staff.post(f"/admin/automations/automation/{automation.pk}/change/", data)
     assert response.status_code == 302
     assert automation.steps.get().config == {"status": 201}
+
+
+def test_the_automation_form_checks_the_trigger(staff, team):
+    automation = make_automation(make_project(team))
+    data = {
+        "project": automation.project_id, "name": "A", "description": "", "trigger_connector": "http",
+        "trigger_key": "request", "trigger_config": '{"method": "FETCH"}',
+        "trigger_conditions": '[{"path": "body.n", "operator": "greater_than", "value": "x"}]',
+        "steps-TOTAL_FORMS": "0", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    html = staff.post(
+        f"/admin/automations/automation/{automation.pk}/change/", data
+    ).content.decode()
+    assert "method: must be one of: GET, POST, ANY" in html
+    assert "[0].value: must be a number for this operator" in html
