@@ -19,3 +19,31 @@ def schedules_ensure() -> list[str]:
     for name, spec in PLATFORM_SCHEDULES.items():
         Schedule.objects.update_or_create(name=name, defaults={**spec, "repeats": -1})
     return list(PLATFORM_SCHEDULES)
+
+
+RUN_SCHEDULED = "automations.tasks.run_scheduled"
+
+
+def _name(automation_id: int) -> str:
+    return f"switchboard: automation {automation_id}"
+
+
+def automation_schedule_set(*, automation_id: int, minutes: int) -> Schedule:
+    """The django-q2 schedule that starts a scheduled automation; the first run comes one
+    interval after switching it on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    schedule, _ = Schedule.objects.update_or_create(
+        name=_name(automation_id),
+        defaults={
+            "func": RUN_SCHEDULED, "args": str(automation_id), "schedule_type": Schedule.MINUTES,
+            "minutes": minutes, "repeats": -1, "next_run": timezone.now() + timedelta(minutes=minutes),
+        },
+    )  # fmt: skip
+    return schedule
+
+
+def automation_schedule_clear(*, automation_id: int) -> None:
+    Schedule.objects.filter(name=_name(automation_id)).delete()

@@ -117,7 +117,29 @@ def automation_update(
         existing=automation,
         partial=partial and not automation.active,
     )
-    return _apply(automation, clean)
+    if not automation.active:
+        return _apply(automation, clean)
+    before = (automation.trigger_connector, automation.trigger_key, automation.trigger_account_id,
+              automation.trigger_config, automation.get_secrets() if automation.has_secrets else {})  # fmt: skip
+    old_trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    old_setup, old_state = _trigger_setup(automation), automation.trigger_state or {}
+    automation = _apply(automation, clean)
+    after = (automation.trigger_connector, automation.trigger_key, automation.trigger_account_id,
+             automation.trigger_config, automation.get_secrets() if automation.has_secrets else {})  # fmt: skip
+    if after != before:
+        # Re-register with the service so that what it sends matches the new trigger.
+        new_trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+        try:
+            old_trigger.deactivate(old_setup, old_state)
+            _generate_secrets(automation, new_trigger)
+            automation.trigger_state = new_trigger.activate(_trigger_setup(automation)) or {}
+        except ConnectorError as exc:
+            raise ValidationError(
+                {"trigger": f"could not be registered again: {exc.message}"}
+            ) from None
+        automation.save(update_fields=["trigger_state", "updated_at"])
+        _sync_schedule(automation, new_trigger)
+    return automation
 
 
 def _trigger_setup(automation: Automation) -> TriggerSetup:
@@ -153,7 +175,19 @@ def automation_activate(*, automation: Automation) -> Automation:
     automation.trigger_state = state or {}
     automation.active = True
     automation.save(update_fields=["active", "trigger_state", "updated_at"])
+    _sync_schedule(automation, trigger)
     return automation
+
+
+def _sync_schedule(automation: Automation, trigger) -> None:
+    """A scheduled trigger has a django-q2 schedule exactly while its automation is on."""
+    from automations.schedules import automation_schedule_clear, automation_schedule_set
+
+    minutes = trigger.interval_minutes(automation.trigger_config) if trigger else None
+    if automation.active and trigger is not None and trigger.delivery == "schedule" and minutes:
+        automation_schedule_set(automation_id=automation.pk, minutes=minutes)
+    else:
+        automation_schedule_clear(automation_id=automation.pk)
 
 
 def _generate_secrets(automation: Automation, trigger) -> None:
@@ -186,6 +220,7 @@ def automation_deactivate(*, automation: Automation) -> Automation:
     automation.trigger_state = {}
     automation.active = False
     automation.save(update_fields=["active", "trigger_state", "updated_at"])
+    _sync_schedule(automation, trigger)
     return automation
 
 
@@ -452,3 +487,22 @@ def data_suggestions(*, automation: Automation, before: str | None = None) -> li
             break
         earlier.append((step.key, step.name or step.key, step.sample_output))
     return suggestions(automation.trigger_sample, earlier)
+
+
+def automation_run_scheduled(*, automation_id: int) -> Execution | None:
+    """A schedule's tick: run now in this worker, unless the automation was switched off
+    or its conditions do not hold."""
+    from automations.engine.conditions import conditions_hold
+    from automations.engine.start import run_queued
+
+    automation = Automation.objects.filter(pk=automation_id, active=True).first()
+    if automation is None:
+        return None
+    trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
+    output = trigger.accept_payload({}, automation.trigger_config)
+    if not conditions_hold(automation.trigger_conditions, output):
+        return None
+    execution = Execution.objects.create(
+        automation=automation, status=Status.QUEUED, trigger_output=output
+    )
+    return run_queued(execution.pk)

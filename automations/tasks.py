@@ -14,5 +14,10 @@ def run_execution(execution_id: int) -> str:
     return execution.status if execution else "already claimed"
 
 
+def run_scheduled(automation_id: int | str) -> str:
+    execution = services.automation_run_scheduled(automation_id=int(automation_id))
+    return execution.status if execution else "skipped"
+
+
 def prune_executions() -> int:
     return services.execution_prune()

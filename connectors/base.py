@@ -131,6 +131,10 @@ class Trigger(Operation):
         EventIgnored. ``credentials`` are the trigger account's, if it has one."""
         raise NotImplementedError
 
+    def interval_minutes(self, config: dict[str, Any]) -> int | None:
+        """For delivery "schedule": minutes between runs."""
+        return None
+
     def delivery_key(self, output: dict[str, Any]) -> str | None:
         """For services that deliver again: a key that is the same for every copy of one
         event, so that it starts one execution only."""

@@ -17,6 +17,7 @@ CONNECTORS: dict[str, str] = {
     "chatgpt": "connectors.chatgpt.connector.ChatGPTConnector",
     "sub_automation": "connectors.sub_automation.connector.SubAutomationConnector",
     "contentstack": "connectors.contentstack.connector.ContentstackConnector",
+    "schedule": "connectors.schedule.connector.ScheduleConnector",
 }
 
 

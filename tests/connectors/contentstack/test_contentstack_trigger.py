@@ -243,3 +243,18 @@ def test_test_trigger_says_when_there_is_nothing_yet(api, automation):
     response = api.post(f"/api/v1/automations/{automation.pk}/test-trigger/")
     assert response.status_code == 400
     assert "There are no entries of 'blog_post' yet" in response.json()["trigger"][0]
+
+
+def test_changing_an_active_trigger_registers_it_again(
+    automation, contentstack_account, contentstack_standin
+):
+    (old,) = contentstack_standin.webhooks
+    services.automation_update(automation=automation, data={"trigger": {
+        "connector": "contentstack", "trigger": "entry", "account": contentstack_account.pk,
+        "config": {"event": "updated", "content_type": "blog_post"}}})  # fmt: skip
+    (webhook,) = contentstack_standin.webhooks.values()
+    assert webhook["uid"] != old and webhook["channels"] == [
+        "content_types.blog_post.entries.update"
+    ]
+    automation.refresh_from_db()
+    assert automation.trigger_state["webhook_uid"] == webhook["uid"]
