@@ -38,10 +38,14 @@ def automation_schedule_set(*, automation_id: int, minutes: int) -> Schedule:
     schedule, _ = Schedule.objects.update_or_create(
         name=_name(automation_id),
         defaults={
-            "func": RUN_SCHEDULED, "args": str(automation_id), "schedule_type": Schedule.MINUTES,
-            "minutes": minutes, "repeats": -1, "next_run": timezone.now() + timedelta(minutes=minutes),
+            "func": RUN_SCHEDULED,
+            "args": str(automation_id),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+            "next_run": timezone.now() + timedelta(minutes=minutes),
         },
-    )  # fmt: skip
+    )
     return schedule
 
 

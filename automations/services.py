@@ -119,14 +119,11 @@ def automation_update(
     )
     if not automation.active:
         return _apply(automation, clean)
-    before = (automation.trigger_connector, automation.trigger_key, automation.trigger_account_id,
-              automation.trigger_config, automation.get_secrets() if automation.has_secrets else {})  # fmt: skip
+    before = _trigger_identity(automation)
     old_trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
     old_setup, old_state = _trigger_setup(automation), automation.trigger_state or {}
     automation = _apply(automation, clean)
-    after = (automation.trigger_connector, automation.trigger_key, automation.trigger_account_id,
-             automation.trigger_config, automation.get_secrets() if automation.has_secrets else {})  # fmt: skip
-    if after != before:
+    if _trigger_identity(automation) != before:
         # Re-register with the service so that what it sends matches the new trigger.
         new_trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
         try:
@@ -140,6 +137,17 @@ def automation_update(
         automation.save(update_fields=["trigger_state", "updated_at"])
         _sync_schedule(automation, new_trigger)
     return automation
+
+
+def _trigger_identity(automation: Automation) -> tuple:
+    """Everything a trigger registers with its service depends on."""
+    return (
+        automation.trigger_connector,
+        automation.trigger_key,
+        automation.trigger_account_id,
+        automation.trigger_config,
+        automation.get_secrets() if automation.has_secrets else {},
+    )
 
 
 def _trigger_setup(automation: Automation) -> TriggerSetup:

@@ -22,8 +22,10 @@ class EveryTrigger(Trigger):
     delivery = "schedule"
     fields = (
         f.Field("every", "Every", type=f.INTEGER, default=1, minimum=1, maximum=1000),
-        f.Field("unit", "Unit", type=f.CHOICE, default="hours",
-                choices=(("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks"))),
+        f.Field(
+            "unit", "Unit", type=f.CHOICE, default="hours",
+            choices=(("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")),
+        ),
     )  # fmt: skip
 
     def interval_minutes(self, config: dict[str, Any]) -> int:
