@@ -24,7 +24,7 @@ class EveryTrigger(Trigger):
         f.Field("every", "Every", type=f.INTEGER, default=1, minimum=1, maximum=1000),
         f.Field(
             "unit", "Unit", type=f.CHOICE, default="hours",
-            choices=(("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")),
+            choices=tuple((unit, unit.capitalize()) for unit in MINUTES),
         ),
     )  # fmt: skip
 
