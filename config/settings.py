@@ -174,7 +174,7 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "wizard:login"
 LOGIN_REDIRECT_URL = "/"
 
 # HTTPS: on by default in production, each switch can be turned off on its own

@@ -8,4 +8,5 @@ urlpatterns = [
     path("hooks/", include("automations.hook_urls")),
     path("api/", include("automations.api.urls")),
     path("media/generated/<path:path>", generated_file, name="generated-file"),
+    path("", include("automations.wizard_urls")),
 ]

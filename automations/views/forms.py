@@ -1,0 +1,121 @@
+"""Wizard forms built from the connectors' field declarations (the one source).
+
+Every field takes text, since any field may hold a reference such as
+``{{ steps.image.url }}``; structured fields (messages, key/value rows, JSON) are edited
+as JSON. Values go through the same validation as the API when the step is saved.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from connectors import fields as field_types
+
+STRUCTURED = {
+    field_types.JSON,
+    field_types.MESSAGES,
+    field_types.KEY_VALUE,
+    field_types.SCHEMA,
+    field_types.SUB_AUTOMATIONS,
+    field_types.ANY,
+}
+
+
+def _widget(f: field_types.Field) -> forms.Widget:
+    attrs = {"list": "data-elements", "autocomplete": "off"}
+    if f.secret:
+        return forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+    if f.type in STRUCTURED or f.type == field_types.LONG_TEXT:
+        return forms.Textarea(
+            attrs={"rows": 4 if f.type != field_types.MESSAGES else 6, "spellcheck": "false"}
+        )
+    return forms.TextInput(attrs=attrs)
+
+
+def _initial(f: field_types.Field, value: Any) -> str:
+    if value is None:
+        return ""
+    if f.type in STRUCTURED and not isinstance(value, str):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class ConfigForm(forms.Form):
+    """The fields of one trigger or action; ``optional`` ones sit behind Show Optional
+    Fields."""
+
+    def __init__(
+        self, declared: tuple, *args: Any, config: dict | None = None, has_secrets=False, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.declared = {f.key: f for f in declared}
+        config = config or {}
+        for f in declared:
+            help_text = f.help
+            if f.choices:
+                help_text = (
+                    (help_text + " " if help_text else "")
+                    + "One of: "
+                    + ", ".join(v for v, _ in f.choices)
+                )
+            if f.secret:
+                help_text = (help_text + " " if help_text else "") + (
+                    "Stored encrypted, never shown. Leave blank to keep it."
+                    if has_secrets
+                    else "Stored encrypted."
+                )
+            self.fields[f.key] = forms.CharField(
+                label=f.label,
+                required=False,
+                help_text=help_text,
+                widget=_widget(f),
+                initial=_initial(f, config.get(f.key, f.default)) if not f.secret else "",
+            )
+            self.fields[f.key].optional = not f.required
+            if f.choices and not f.allow_custom:
+                self.fields[f.key].widget = forms.Select(
+                    choices=[("", "---------")] + list(f.choices)
+                    if not f.required
+                    else list(f.choices)
+                )
+
+    def config(self) -> dict[str, Any]:
+        """The typed values as a definition's config; blank fields are left out."""
+        data: dict[str, Any] = {}
+        for key, f in self.declared.items():
+            raw = (self.cleaned_data.get(key) or "").strip()
+            if raw == "":
+                continue
+            if f.type in STRUCTURED and not raw.startswith("{{"):
+                try:
+                    data[key] = json.loads(raw)
+                    continue
+                except json.JSONDecodeError:
+                    pass  # kept as typed; validation names the problem beside the field
+            data[key] = raw
+        return data
+
+    def required_fields(self):
+        return [self[key] for key, f in self.declared.items() if f.required]
+
+    def optional_fields(self):
+        return [self[key] for key, f in self.declared.items() if not f.required]
+
+
+def add_path_errors(form: forms.Form, errors: dict[str, list[str]], prefix: str) -> list[str]:
+    """Put ``steps[1].config.status``-style errors beside their fields; return the rest."""
+    rest = []
+    for path, messages in errors.items():
+        if path.startswith(prefix + "."):
+            key = path[len(prefix) + 1 :].split(".")[0].split("[")[0]
+            if key in form.fields:
+                for message in messages:
+                    form.add_error(key, message)
+                continue
+        rest.extend(f"{path}: {message}" if path else message for message in messages)
+    return rest

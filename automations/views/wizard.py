@@ -1,0 +1,418 @@
+"""The wizard: Configure Trigger, Configure Action Step, Show Optional Fields, Proceed,
+Test, Save and Exit.
+
+Views are thin: each starts with an access check (404 for other teams' rows, 403 for a
+role that may not write), calls the services the API uses, and renders a page, or the
+panel alone for htmx so the page keeps everything else that was typed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.models import Membership, Role
+from automations import selectors, services
+from automations.blueprints import blueprints
+from automations.models import Automation, Project
+from automations.views.forms import ConfigForm, add_path_errors
+from connectors import registry
+
+
+def _membership(request: HttpRequest, team) -> Membership:
+    membership = account_selectors.membership_get(user=request.user, team=team)
+    if membership is None:
+        raise Http404("No such automation.")
+    return membership
+
+
+def _automation_for(request: HttpRequest, pk: int, *, write: bool = False) -> Automation:
+    """The automation if the user is in its team (404 otherwise); writing needs editor."""
+    automation = Automation.objects.select_related("project__team").filter(pk=pk).first()
+    if automation is None:
+        raise Http404("No such automation.")
+    membership = _membership(request, automation.project.team)
+    if write and not membership.allows(Role.EDITOR):
+        raise PermissionDenied("Your role in this team cannot change automations.")
+    return automation
+
+
+def _panel(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    if request.htmx:
+        return render(request, template, context)
+    context["panel_template"] = template
+    return render(request, "automations/editor.html", context)
+
+
+def _editor_context(automation: Automation, **extra: Any) -> dict[str, Any]:
+    steps = list(automation.steps.order_by("position", "pk"))
+    return {
+        "automation": automation,
+        "steps": steps,
+        "webhook_url": selectors.webhook_url(automation),
+        "trigger_connector": _connector_or_none(automation.trigger_connector),
+        **extra,
+    }
+
+
+def _connector_or_none(key: str):
+    try:
+        return registry.get(key) if key else None
+    except registry.UnknownConnector:
+        return None
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    teams = account_selectors.team_list_for_user(user=request.user)
+    if not teams.exists():
+        account_services.team_ensure_for_user(user=request.user)
+    team = teams.filter(slug=request.GET.get("team")).first() or teams.first()
+    return render(request, "automations/dashboard.html", _dashboard_context(request, team))
+
+
+def _dashboard_context(request: HttpRequest, team, **extra: Any) -> dict[str, Any]:
+    return {
+        "team": team,
+        "teams": account_selectors.team_list_for_user(user=request.user),
+        "projects": selectors.project_list(team=team),
+        "automations": selectors.automation_list(team=team),
+        "blueprints": blueprints().values(),
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def automation_new(request: HttpRequest) -> HttpResponse:
+    team = account_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
+    if not _membership(request, team).allows(Role.EDITOR):
+        raise PermissionDenied("Your role in this team cannot make automations.")
+    name = request.POST.get("project_name", "").strip() or "My project"
+    project, _ = Project.objects.get_or_create(team=team, name=name)
+    template = request.POST.get("template")
+    try:
+        if template:
+            created = services.blueprint_use(project=project, key=template, created_by=request.user)
+            return redirect("wizard:editor", pk=created[-1].pk)
+        automation = services.automation_create(
+            project=project,
+            data={"name": request.POST.get("name", "")},
+            created_by=request.user,
+            partial=True,
+        )
+    except ValidationError as exc:
+        context = _dashboard_context(request, team, errors=exc.messages, typed=request.POST)
+        return render(request, "automations/dashboard.html", context, status=400)
+    return redirect("wizard:editor", pk=automation.pk)
+
+
+@login_required
+def editor(request: HttpRequest, pk: int) -> HttpResponse:
+    automation = _automation_for(request, pk)
+    context = _editor_context(automation)
+    context["panel_template"] = "automations/panels/overview.html"
+    return render(request, "automations/editor.html", context)
+
+
+def _choose(operations: str, connector_key: str | None) -> dict[str, Any]:
+    connectors = [c for c in registry.all_connectors() if getattr(c, operations)]
+    chosen = _connector_or_none(connector_key or "")
+    return {"connectors": connectors, "chosen": chosen}
+
+
+@login_required
+def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    automation = _automation_for(request, pk, write=request.method == "POST")
+    connector_key = (
+        request.GET.get("connector")
+        or request.POST.get("connector")
+        or automation.trigger_connector
+    )
+    trigger_key = (
+        request.GET.get("trigger") or request.POST.get("trigger") or automation.trigger_key
+    )
+    context = _editor_context(automation, **_choose("triggers", connector_key))
+    connector = context["chosen"]
+    try:
+        trigger = connector.trigger(trigger_key) if connector and trigger_key else None
+    except KeyError:
+        trigger = None
+    if trigger is None:
+        return _panel(request, "automations/panels/choose_trigger.html", context)
+    same = (automation.trigger_connector, automation.trigger_key) == (connector.key, trigger.key)
+    form = ConfigForm(
+        trigger.fields,
+        request.POST or None,
+        config=automation.trigger_config if same else {},
+        has_secrets=same and automation.has_secrets,
+    )
+    context.update(
+        trigger=trigger,
+        form=form,
+        accounts=_accounts(automation, connector),
+        account=automation.trigger_account_id if same else None,
+        conditions=json.dumps(automation.trigger_conditions or [], indent=2),
+    )
+    if request.method == "POST" and form.is_valid():
+        conditions_text = request.POST.get("conditions", "").strip() or "[]"
+        context["conditions"] = conditions_text
+        try:
+            conditions = json.loads(conditions_text)
+        except json.JSONDecodeError as exc:
+            context["errors"] = [f"Trigger conditions are not valid JSON: {exc.msg}."]
+            return _panel(request, "automations/panels/trigger.html", context)
+        account = _int(request.POST.get("account"))
+        context["account"] = account
+        definition = {
+            "connector": connector.key,
+            "trigger": trigger.key,
+            "account": account,
+            "config": form.config(),
+            "conditions": conditions,
+        }
+        try:
+            automation = services.automation_update(
+                automation=automation, data={"trigger": definition}, partial=True
+            )
+        except ValidationError as exc:
+            context["errors"] = add_path_errors(form, exc.message_dict, "trigger.config")
+            return _panel(request, "automations/panels/trigger.html", context)
+        context.update(_editor_context(automation), saved=True)
+    return _panel(request, "automations/panels/trigger.html", context)
+
+
+def _accounts(automation: Automation, connector) -> list:
+    if not connector.account_fields:
+        return []
+    return list(
+        account_selectors.account_list(team=automation.project.team, connector=connector.key)
+    )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _step_key(automation: Automation, action_key: str) -> str:
+    taken = set(automation.steps.values_list("key", flat=True))
+    key, n = action_key[:40], 2
+    while key in taken:
+        key, n = f"{action_key[:40]}_{n}", n + 1
+    return key
+
+
+@login_required
+def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpResponse:
+    automation = _automation_for(request, pk, write=request.method == "POST")
+    step = automation.steps.filter(key=key).first() if key else None
+    if key and step is None:
+        raise Http404("No such step.")
+    connector_key = (
+        request.GET.get("connector")
+        or request.POST.get("connector")
+        or (step.connector if step else None)
+    )
+    action_key = (
+        request.GET.get("action") or request.POST.get("action") or (step.action if step else None)
+    )
+    context = _editor_context(automation, step=step, **_choose("actions", connector_key))
+    connector = context["chosen"]
+    try:
+        action = connector.action(action_key) if connector and action_key else None
+    except KeyError:
+        action = None
+    if action is None:
+        return _panel(request, "automations/panels/choose_action.html", context)
+    same = step is not None and (step.connector, step.action) == (connector.key, action.key)
+    form = ConfigForm(
+        action.fields,
+        request.POST or None,
+        config=step.config if same else {},
+        has_secrets=same and step.has_secrets,
+    )
+    context.update(
+        action=action,
+        form=form,
+        accounts=_accounts(automation, connector),
+        account=step.account_id if same else None,
+        name=step.name if step else action.label,
+        suggestions=services.data_suggestions(
+            automation=automation, before=step.key if step else None
+        ),
+    )
+    if request.method == "POST" and form.is_valid():
+        definition = services.automation_definition(automation)
+        steps = definition["steps"]
+        new_key = step.key if step else _step_key(automation, action.key)
+        item = {
+            "key": new_key,
+            "name": request.POST.get("name", "").strip(),
+            "connector": connector.key,
+            "action": action.key,
+            "account": _int(request.POST.get("account")),
+            "config": form.config(),
+            "max_attempts": step.max_attempts if step else 3,
+        }
+        context.update(account=item["account"], name=item["name"])
+        index = next((i for i, s in enumerate(steps) if s["key"] == new_key), len(steps))
+        steps[index : index + 1] = [item]
+        try:
+            automation = services.automation_update(
+                automation=automation, data={"steps": steps}, partial=True
+            )
+        except ValidationError as exc:
+            context["errors"] = add_path_errors(form, exc.message_dict, f"steps[{index}].config")
+            return _panel(request, "automations/panels/step.html", context)
+        context.update(
+            _editor_context(automation), step=automation.steps.get(key=new_key), saved=True
+        )
+    return _panel(request, "automations/panels/step.html", context)
+
+
+@login_required
+@require_POST
+def trigger_test(request: HttpRequest, pk: int) -> HttpResponse:
+    automation = _automation_for(request, pk, write=True)
+    try:
+        sample = services.automation_test_trigger(automation=automation)
+    except ValidationError as exc:
+        return render(
+            request, "automations/panels/test_result.html", {"error": "; ".join(exc.messages)}
+        )
+    return render(
+        request, "automations/panels/test_result.html", {"output": json.dumps(sample, indent=2)}
+    )
+
+
+@login_required
+@require_POST
+def step_test(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    automation = _automation_for(request, pk, write=True)
+    try:
+        execution = services.step_test(automation=automation, key=key)
+    except ValidationError as exc:
+        return render(
+            request, "automations/panels/test_result.html", {"error": "; ".join(exc.messages)}
+        )
+    run = execution.step_runs.order_by("-position").first()
+    return render(
+        request,
+        "automations/panels/test_result.html",
+        {
+            "error": run.error if run and run.error else execution.error,
+            "output": json.dumps(run.output, indent=2, ensure_ascii=False)
+            if run and not run.error
+            else None,
+            "execution": execution,
+        },
+    )
+
+
+@login_required
+@require_POST
+def step_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    automation = _automation_for(request, pk, write=True)
+    steps = [s for s in services.automation_definition(automation)["steps"] if s["key"] != key]
+    try:
+        services.automation_update(automation=automation, data={"steps": steps}, partial=True)
+    except ValidationError as exc:
+        context = _editor_context(automation, errors=exc.messages)
+        context["panel_template"] = "automations/panels/overview.html"
+        return render(request, "automations/editor.html", context, status=400)
+    return redirect("wizard:editor", pk=pk)
+
+
+@login_required
+@require_POST
+def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
+    automation = _automation_for(request, pk, write=True)
+    try:
+        if on:
+            services.automation_activate(automation=automation)
+        else:
+            services.automation_deactivate(automation=automation)
+    except ValidationError as exc:
+        errors = [
+            "; ".join(v) if k == "__all__" else f"{k}: {'; '.join(v)}"
+            for k, v in exc.message_dict.items()
+        ]
+        context = _editor_context(automation, errors=errors)
+        context["panel_template"] = "automations/panels/overview.html"
+        return render(request, "automations/editor.html", context, status=400)
+    return redirect("wizard:editor", pk=pk)
+
+
+@login_required
+def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpResponse:
+    """+ Add New Account: the Authorize form of a connector, from its account fields."""
+    automation = _automation_for(request, pk, write=True)
+    connector = _connector_or_none(connector_key)
+    if connector is None or not connector.account_fields:
+        raise Http404("No such connector.")
+    form = ConfigForm(connector.account_fields, request.POST or None, config={})
+    context = {
+        "automation": automation,
+        "connector": connector,
+        "form": form,
+        "title": request.POST.get("title", ""),
+        "next": request.GET.get("next") or reverse("wizard:editor", args=[pk]),
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.account_create(
+                team=automation.project.team,
+                connector=connector.key,
+                title=request.POST.get("title", ""),
+                credentials=form.config(),
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            context["errors"] = add_path_errors(form, exc.message_dict, "credentials")
+            return render(request, "automations/account_new.html", context, status=400)
+        next_url = context["next"]
+        return redirect(
+            next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+        )
+    return render(request, "automations/account_new.html", context)
+
+
+@login_required
+def executions(request: HttpRequest, pk: int) -> HttpResponse:
+    automation = _automation_for(request, pk)
+    rows = selectors.execution_list(
+        team=automation.project.team, automation_id=pk, top_level_only=True
+    )[:100]
+    return render(
+        request, "automations/executions.html", {"automation": automation, "executions": rows}
+    )
+
+
+@login_required
+def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    found = Automation.objects.filter(executions__pk=pk).select_related("project__team").first()
+    if found is None:
+        raise Http404("No such execution.")
+    _membership(request, found.project.team)
+    execution = selectors.execution_get(team=found.project.team, pk=pk)
+    runs = [
+        {
+            "run": run,
+            "input": json.dumps(run.input, indent=2, ensure_ascii=False),
+            "output": json.dumps(run.output, indent=2, ensure_ascii=False),
+        }
+        for run in execution.step_runs.all()
+    ]
+    return render(request, "automations/execution.html", {"execution": execution, "runs": runs})

@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from automations.views import wizard
+
+app_name = "wizard"
+
+urlpatterns = [
+    path("", wizard.dashboard, name="dashboard"),
+    path(
+        "login/", auth_views.LoginView.as_view(template_name="automations/login.html"), name="login"
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
+    path("automations/new/", wizard.automation_new, name="new"),
+    path("automations/<int:pk>/", wizard.editor, name="editor"),
+    path("automations/<int:pk>/trigger/", wizard.trigger_panel, name="trigger"),
+    path("automations/<int:pk>/trigger/test/", wizard.trigger_test, name="trigger-test"),
+    path("automations/<int:pk>/steps/new/", wizard.step_panel, name="step-new"),
+    path("automations/<int:pk>/steps/<slug:key>/", wizard.step_panel, name="step"),
+    path("automations/<int:pk>/steps/<slug:key>/test/", wizard.step_test, name="step-test"),
+    path("automations/<int:pk>/steps/<slug:key>/delete/", wizard.step_delete, name="step-delete"),
+    path("automations/<int:pk>/activate/", wizard.switch, {"on": True}, name="activate"),
+    path("automations/<int:pk>/deactivate/", wizard.switch, {"on": False}, name="deactivate"),
+    path(
+        "automations/<int:pk>/accounts/<slug:connector_key>/new/",
+        wizard.account_new,
+        name="account-new",
+    ),
+    path("automations/<int:pk>/executions/", wizard.executions, name="executions"),
+    path("executions/<int:pk>/", wizard.execution_detail, name="execution"),
+]

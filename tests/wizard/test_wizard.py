@@ -1,0 +1,182 @@
+"""The wizard, clicked through with the test client as a user would, and its access
+rules for a member, a member of another team and an anonymous visitor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from automations import services
+from automations.models import Automation, Execution, Status
+from tests.automations.factories import make_project
+from tests.support.flows import http_automation
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(client, owner, team):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def automation(team):
+    return http_automation(make_project(team), "Echo", [
+        {"key": "reply", "name": "Reply", "connector": "response", "action": "respond",
+         "config": {"body": "{{ trigger.body.text }}"}}], active=False)  # fmt: skip
+
+
+PAGES = [
+    ("get", "/automations/{pk}/"),
+    ("get", "/automations/{pk}/trigger/"),
+    ("get", "/automations/{pk}/steps/new/"),
+    ("get", "/automations/{pk}/steps/reply/"),
+    ("get", "/automations/{pk}/executions/"),
+    ("post", "/automations/{pk}/trigger/test/"),
+    ("post", "/automations/{pk}/steps/reply/test/"),
+    ("post", "/automations/{pk}/activate/"),
+    ("get", "/automations/{pk}/accounts/chatgpt/new/"),
+]
+
+
+@pytest.mark.parametrize("method, url", PAGES)
+def test_a_member_can_open_it(member, automation, method, url):
+    response = getattr(member, method)(url.format(pk=automation.pk))
+    assert response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("method, url", PAGES)
+def test_a_member_of_another_team_gets_404(client, outsider, automation, method, url):
+    client.force_login(outsider)
+    assert getattr(client, method)(url.format(pk=automation.pk)).status_code == 404
+
+
+@pytest.mark.parametrize("method, url", [*PAGES, ("get", "/")])
+def test_an_anonymous_visitor_is_sent_to_sign_in(client, automation, method, url):
+    response = getattr(client, method)(url.format(pk=automation.pk))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_viewer_cannot_change_anything(client, viewer, automation):
+    client.force_login(viewer)
+    assert client.get(f"/automations/{automation.pk}/").status_code == 200
+    assert client.post(f"/automations/{automation.pk}/activate/").status_code == 403
+    assert (
+        client.post(
+            f"/automations/{automation.pk}/trigger/", {"connector": "http", "trigger": "request"}
+        ).status_code
+        == 403
+    )
+
+
+def test_an_execution_page_is_for_its_team_only(client, member, outsider, automation):
+    execution = services.automation_run(
+        automation=automation, payload={"body": {"text": "hi"}}, wait=True
+    )
+    assert member.get(f"/executions/{execution.pk}/").status_code == 200
+    client.force_login(outsider)
+    assert client.get(f"/executions/{execution.pk}/").status_code == 404
+
+
+def test_a_form_with_an_error_keeps_what_was_typed(member, automation):
+    before = automation.steps.get().config
+    response = member.post(f"/automations/{automation.pk}/steps/reply/", {
+        "connector": "response", "action": "respond", "name": "Reply", "status": "700", "body": "kept text",
+    })  # fmt: skip
+    html = response.content.decode()
+    assert "must be a number between 100 and 599" in html
+    assert "kept text" in html and 'value="700"' in html
+    assert automation.steps.get().config == before
+
+
+def test_use_case_1_clicked_through(member, team, owner, openai_standin, client):
+    # Dashboard -> New automation (template left empty).
+    response = member.post(
+        "/automations/new/",
+        {"team": team.slug, "project_name": "Translations", "name": "Translate"},
+    )
+    automation = Automation.objects.get(name="Translate")
+    assert response["Location"] == f"/automations/{automation.pk}/"
+    project = automation.project
+    # Two sub automations, made the same way and configured in the wizard.
+    for name, description in (
+        ("German translator", "Translates text into German."),
+        ("Word counter", "Counts words."),
+    ):
+        member.post(
+            "/automations/new/", {"team": team.slug, "project_name": "Translations", "name": name}
+        )
+        sub = Automation.objects.get(project=project, name=name)
+        member.post(f"/automations/{sub.pk}/trigger/", {
+            "connector": "sub_automation", "trigger": "called", "description": description,
+            "schema": json.dumps([{"key": "text", "type": "string", "required": True, "description": "Text"}])})  # fmt: skip
+        member.post(f"/automations/{sub.pk}/steps/new/", {
+            "connector": "response", "action": "respond", "name": "Response", "body": "Hallo {{ trigger.text }}"})  # fmt: skip
+        assert member.post(f"/automations/{sub.pk}/activate/").status_code == 302
+
+    # Configure Trigger: HTTP, POST, Proceed, Test Trigger.
+    page = member.post(
+        f"/automations/{automation.pk}/trigger/",
+        {"connector": "http", "trigger": "request", "method": "POST"},
+    )
+    assert "Saved." in page.content.decode() and "Webhook URL" in page.content.decode()
+    assert (
+        "Hello, world"
+        in member.post(f"/automations/{automation.pk}/trigger/test/").content.decode()
+    )
+
+    # + Add New Account (Authorize) from the ChatGPT step.
+    response = member.post(f"/automations/{automation.pk}/accounts/chatgpt/new/?next=/automations/{automation.pk}/", {
+        "title": "My ChatGPT", "api_key": openai_standin.api_key, "organization_id": "org-standin",
+        "base_url": openai_standin.base_url})  # fmt: skip
+    assert response.status_code == 302
+    account = team.accounts.get(title="My ChatGPT")
+
+    def add_step(values):
+        page = member.post(f"/automations/{automation.pk}/steps/new/", values)
+        assert "Saved." in page.content.decode(), page.content.decode()[-3000:]
+        return automation.steps.order_by("-position").first()
+
+    openai_standin.tool_to_call = "German_translator"
+    fc = add_step({"connector": "chatgpt", "action": "function_calling", "name": "Function Calling",
+                   "account": account.pk, "model": "gpt-4o-mini",
+                   "messages": json.dumps([{"role": "user", "content": "Translate to German language: {{ trigger.body.text }}"}]),
+                   "sub_automations": json.dumps(["German translator", "Word counter"])})  # fmt: skip
+    assert (
+        "German translator"
+        in member.post(f"/automations/{automation.pk}/steps/{fc.key}/test/").content.decode()
+    )
+    sub = add_step({"connector": "sub_automation", "action": "run", "name": "Sub Automation",
+                    "sub_automation": "{{ steps.function_calling.function_name }}",
+                    "arguments": "{{ steps.function_calling.arguments }}"})  # fmt: skip
+    suggestions = member.get(f"/automations/{automation.pk}/steps/{sub.key}/").content.decode()
+    assert "{{ steps.function_calling.function_name }}" in suggestions
+    assert (
+        "Hallo"
+        in member.post(f"/automations/{automation.pk}/steps/{sub.key}/test/").content.decode()
+    )
+    final = add_step({"connector": "chatgpt", "action": "function_calling_response", "name": "Function Calling Response",
+                      "account": account.pk, "model": "gpt-4o-mini", "function_calling": "{{ steps.function_calling }}",
+                      "sub_automation_response": "{{ steps.run }}"})  # fmt: skip
+    member.post(f"/automations/{automation.pk}/steps/{final.key}/test/")
+    add_step({"connector": "response", "action": "respond", "name": "Response", "status": "200",
+              "body": "{{ steps.function_calling_response.content }}"})  # fmt: skip
+    assert member.post(f"/automations/{automation.pk}/activate/").status_code == 302
+
+    # The caller gets the translated string.
+    automation.refresh_from_db()
+    response = client.post(
+        f"/hooks/{automation.webhook_token}/",
+        {"text": "Good morning"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.content.decode().startswith("Final: ")
+    execution = Execution.objects.filter(automation=automation, is_test=False).get()
+    assert execution.status == Status.SUCCEEDED
+    assert (
+        "Function Calling Response" in member.get(f"/automations/{automation.pk}/").content.decode()
+    )
+    assert member.get(f"/executions/{execution.pk}/").status_code == 200
