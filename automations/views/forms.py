@@ -77,6 +77,10 @@ class ConfigForm(forms.Form):
                 initial=_initial(f, config.get(f.key, f.default)) if not f.secret else "",
             )
             self.fields[f.key].optional = not f.required
+            if f.type == field_types.BOOLEAN:
+                self.fields[f.key].widget = forms.Select(
+                    choices=[("", "---------"), ("true", "Yes"), ("false", "No")]
+                )
             if f.choices and not f.allow_custom:
                 self.fields[f.key].widget = forms.Select(
                     choices=[("", "---------")] + list(f.choices)
