@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -383,9 +384,8 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
             context["errors"] = add_path_errors(form, exc.message_dict, "credentials")
             return render(request, "automations/account_new.html", context, status=400)
         next_url = context["next"]
-        return redirect(
-            next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
-        )
+        safe = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
+        return redirect(next_url if safe else reverse("wizard:editor", args=[pk]))
     return render(request, "automations/account_new.html", context)
 
 

@@ -180,3 +180,23 @@ def test_use_case_1_clicked_through(member, team, owner, openai_standin, client)
         "Function Calling Response" in member.get(f"/automations/{automation.pk}/").content.decode()
     )
     assert member.get(f"/executions/{execution.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example/"]
+)
+def test_add_new_account_never_redirects_off_site(member, automation, openai_standin, next_url):
+    response = member.post(f"/automations/{automation.pk}/accounts/chatgpt/new/?next={next_url}", {
+        "title": f"GPT {len(next_url)}", "api_key": openai_standin.api_key, "organization_id": "org-standin",
+        "base_url": openai_standin.base_url})  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == f"/automations/{automation.pk}/"
+
+
+def test_add_new_account_shows_a_rejected_key_beside_its_field(member, automation, openai_standin):
+    response = member.post(f"/automations/{automation.pk}/accounts/chatgpt/new/", {
+        "title": "Bad", "api_key": "sk-wrong-000000", "organization_id": "org-standin",
+        "base_url": openai_standin.base_url})  # fmt: skip
+    html = response.content.decode()
+    assert response.status_code == 400 and "Incorrect API key" in html
+    assert 'value="Bad"' in html and "sk-wrong-000000" not in html
