@@ -18,6 +18,36 @@ class ProjectAdmin(TeamScopedAdmin):
     list_select_related = ["team"]
 
 
+def check_operation(
+    form: forms.ModelForm, key_field: str, account_field: str, config_field: str
+) -> None:
+    """Check a step's action or an automation's trigger against its declaration, as the
+    API does: it exists, the account is of its connector, the config fits its fields
+    (secret fields are set through the API, never here)."""
+    cleaned = form.cleaned_data
+    is_trigger = key_field == "trigger_key"
+    connector_key = cleaned.get("trigger_connector" if is_trigger else "connector") or ""
+    key = cleaned.get(key_field) or ""
+    try:
+        connector = registry.get(connector_key)
+        operation = connector.trigger(key) if is_trigger else connector.action(key)
+    except (registry.UnknownConnector, KeyError):
+        kind = "trigger" if is_trigger else "action"
+        form.add_error(key_field, f"There is no {kind} {connector_key}.{key}.")
+        return
+    account = cleaned.get(account_field)
+    if account is not None and account.connector != connector_key:
+        form.add_error(account_field, f"Choose a {connector_key} account.")
+    config = cleaned.get(config_field)
+    if not isinstance(config, dict):
+        form.add_error(config_field, "Must be a JSON object.")
+        return
+    fields = [f for f in operation.fields if not f.secret]
+    _, errors = field_types.validate(fields, config, resolved=False, partial=True)
+    for name, message in errors.items():
+        form.add_error(config_field, f"{name}: {message}")
+
+
 class StepForm(forms.ModelForm):
     """Checks a step against its action's field declarations, as the API does."""
 
@@ -36,22 +66,7 @@ class StepForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        connector_key, action_key = cleaned.get("connector"), cleaned.get("action")
-        try:
-            action = registry.get(connector_key or "").action(action_key or "")
-        except (registry.UnknownConnector, KeyError):
-            self.add_error("action", f"There is no action {connector_key}.{action_key}.")
-            return cleaned
-        account = cleaned.get("account")
-        if account is not None and account.connector != connector_key:
-            self.add_error("account", f"Choose a {connector_key} account.")
-        config = cleaned.get("config")
-        if not isinstance(config, dict):
-            self.add_error("config", "Must be a JSON object.")
-            return cleaned
-        _, errors = field_types.validate(action.fields, config, resolved=False, partial=True)
-        for key, message in errors.items():
-            self.add_error("config", f"{key}: {message}")
+        check_operation(self, "action", "account", "config")
         return cleaned
 
 
@@ -76,25 +91,8 @@ class AutomationForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        connector_key, trigger_key = cleaned.get("trigger_connector"), cleaned.get("trigger_key")
-        if not connector_key and not trigger_key:
-            return cleaned
-        try:
-            trigger = registry.get(connector_key or "").trigger(trigger_key or "")
-        except (registry.UnknownConnector, KeyError):
-            self.add_error("trigger_key", f"There is no trigger {connector_key}.{trigger_key}.")
-            return cleaned
-        account = cleaned.get("trigger_account")
-        if account is not None and account.connector != connector_key:
-            self.add_error("trigger_account", f"Choose a {connector_key} account.")
-        config = cleaned.get("trigger_config")
-        if not isinstance(config, dict):
-            self.add_error("trigger_config", "Must be a JSON object.")
-            return cleaned
-        fields = [f for f in trigger.fields if not f.secret]
-        _, errors = field_types.validate(fields, config, resolved=False, partial=True)
-        for key, message in errors.items():
-            self.add_error("trigger_config", f"{key}: {message}")
+        if cleaned.get("trigger_connector") or cleaned.get("trigger_key"):
+            check_operation(self, "trigger_key", "trigger_account", "trigger_config")
         _, problems = validate_conditions(cleaned.get("trigger_conditions"))
         for key, message in problems.items():
             self.add_error("trigger_conditions", f"{key}: {message}")

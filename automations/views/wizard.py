@@ -125,6 +125,16 @@ def editor(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "automations/editor.html", context)
 
 
+def _operation(connector, kind: str, key: str | None):
+    """The connector's trigger or action of that key, or None (then the user chooses)."""
+    if connector is None or not key:
+        return None
+    try:
+        return getattr(connector, kind)(key)
+    except KeyError:
+        return None
+
+
 def _choose(operations: str, connector_key: str | None) -> dict[str, Any]:
     connectors = [c for c in registry.all_connectors() if getattr(c, operations)]
     chosen = _connector_or_none(connector_key or "")
@@ -144,10 +154,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = _editor_context(automation, **_choose("triggers", connector_key))
     connector = context["chosen"]
-    try:
-        trigger = connector.trigger(trigger_key) if connector and trigger_key else None
-    except KeyError:
-        trigger = None
+    trigger = _operation(connector, "trigger", trigger_key)
     if trigger is None:
         return _panel(request, "automations/panels/choose_trigger.html", context)
     same = (automation.trigger_connector, automation.trigger_key) == (connector.key, trigger.key)
@@ -231,10 +238,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
     )
     context = _editor_context(automation, step=step, **_choose("actions", connector_key))
     connector = context["chosen"]
-    try:
-        action = connector.action(action_key) if connector and action_key else None
-    except KeyError:
-        action = None
+    action = _operation(connector, "action", action_key)
     if action is None:
         return _panel(request, "automations/panels/choose_action.html", context)
     same = step is not None and (step.connector, step.action) == (connector.key, action.key)
