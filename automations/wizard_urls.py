@@ -28,4 +28,5 @@ urlpatterns = [
     ),
     path("automations/<int:pk>/executions/", wizard.executions, name="executions"),
     path("executions/<int:pk>/", wizard.execution_detail, name="execution"),
+    path("executions/<int:pk>/retry/", wizard.execution_retry, name="execution-retry"),
 ]

@@ -405,6 +405,22 @@ def executions(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def execution_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    found = Automation.objects.filter(executions__pk=pk).select_related("project__team").first()
+    if found is None:
+        raise Http404("No such execution.")
+    if not _membership(request, found.project.team).allows(Role.EDITOR):
+        raise PermissionDenied("Your role in this team cannot retry executions.")
+    execution = selectors.execution_get(team=found.project.team, pk=pk)
+    try:
+        retry = services.execution_retry(execution=execution)
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    return redirect("wizard:execution", pk=retry.pk)
+
+
+@login_required
 def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = Automation.objects.filter(executions__pk=pk).select_related("project__team").first()
     if found is None:

@@ -200,3 +200,36 @@ def test_add_new_account_shows_a_rejected_key_beside_its_field(member, automatio
     html = response.content.decode()
     assert response.status_code == 400 and "Incorrect API key" in html
     assert 'value="Bad"' in html and "sk-wrong-000000" not in html
+
+
+def test_a_trigger_secret_typed_in_the_wizard_is_never_shown_again(member, automation):
+    url = f"/automations/{automation.pk}/trigger/"
+    page = member.post(
+        url,
+        {"connector": "http", "trigger": "request", "method": "POST", "secret": "hook-secret-4321"},
+    )
+    assert "Saved." in page.content.decode() and "hook-secret-4321" not in page.content.decode()
+    automation.refresh_from_db()
+    assert automation.get_secrets() == {"secret": "hook-secret-4321"}
+    again = member.get(url).content.decode()
+    assert "hook-secret-4321" not in again and "Leave blank to keep it." in again
+    member.post(url, {"connector": "http", "trigger": "request", "method": "ANY", "secret": ""})
+    automation.refresh_from_db()
+    assert automation.get_secrets() == {"secret": "hook-secret-4321"}
+
+
+def test_a_failed_execution_can_be_retried_from_its_page(
+    member, client, viewer, automation, django_capture_on_commit_callbacks
+):
+    execution = services.automation_run(automation=automation, payload={"body": {}}, wait=True)
+    assert execution.status == Status.FAILED
+    page = member.get(f"/executions/{execution.pk}/").content.decode()
+    assert "Retry from the failed step" in page
+    other = Client()
+    other.force_login(viewer)
+    assert other.post(f"/executions/{execution.pk}/retry/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = member.post(f"/executions/{execution.pk}/retry/")
+    assert response.status_code == 302, response.content
+    retry = Execution.objects.get(retry_of=execution)
+    assert response["Location"] == f"/executions/{retry.pk}/"
