@@ -27,6 +27,11 @@ urlpatterns = [
         name="account-new",
     ),
     path("automations/<int:pk>/executions/", wizard.executions, name="executions"),
+    path(
+        "automations/<int:pk>/lookup/<slug:connector_key>/<slug:name>/",
+        wizard.lookup_options,
+        name="lookup",
+    ),
     path("executions/<int:pk>/", wizard.execution_detail, name="execution"),
     path("executions/<int:pk>/retry/", wizard.execution_retry, name="execution-retry"),
 ]

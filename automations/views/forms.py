@@ -50,7 +50,13 @@ class ConfigForm(forms.Form):
     Fields."""
 
     def __init__(
-        self, declared: tuple, *args: Any, config: dict | None = None, has_secrets=False, **kwargs
+        self,
+        declared: tuple,
+        *args: Any,
+        config: dict | None = None,
+        has_secrets: bool = False,
+        lookup_url: str | None = None,
+        **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.declared = {f.key: f for f in declared}
@@ -77,6 +83,21 @@ class ConfigForm(forms.Form):
                 initial=_initial(f, config.get(f.key, f.default)) if not f.secret else "",
             )
             self.fields[f.key].optional = not f.required
+            if f.lookup and lookup_url and f.key in self.fields:
+                # Live choices from the chosen account, fetched when the field is first
+                # focused; a reference can still be typed.
+                self.fields[f.key].widget.attrs.update({
+                    "list": f"lookup-{f.key}",
+                    "hx-get": f"{lookup_url}{f.lookup}/",
+                    "hx-trigger": "focus once",
+                    "hx-target": f"#lookup-{f.key}",
+                    "hx-include": "[name=account],[name=branch],[name=content_type]",
+                })  # fmt: skip
+                self.fields[f.key].lookup_list = f"lookup-{f.key}"
+                if f.choices:
+                    self.fields[f.key].widget = forms.TextInput(
+                        attrs=self.fields[f.key].widget.attrs
+                    )
             if f.type == field_types.BOOLEAN:
                 self.fields[f.key].widget = forms.Select(
                     choices=[("", "---------"), ("true", "Yes"), ("false", "No")]

@@ -27,6 +27,7 @@ from automations.blueprints import blueprints
 from automations.models import Automation, Project
 from automations.views.forms import ConfigForm, add_path_errors
 from connectors import registry
+from connectors.base import ConnectorError
 
 
 def _membership(request: HttpRequest, team) -> Membership:
@@ -163,6 +164,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         config=automation.trigger_config if same else {},
         has_secrets=same and automation.has_secrets,
+        lookup_url=_lookup_base(automation, connector),
     )
     context.update(
         trigger=trigger,
@@ -197,6 +199,11 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
             return _panel(request, "automations/panels/trigger.html", context)
         context.update(_editor_context(automation), saved=True)
     return _panel(request, "automations/panels/trigger.html", context)
+
+
+def _lookup_base(automation: Automation, connector) -> str:
+    """Where a lookup field's live choices come from: this URL plus the lookup's name."""
+    return reverse("wizard:editor", args=[automation.pk]) + f"lookup/{connector.key}/"
 
 
 def _accounts(automation: Automation, connector) -> list:
@@ -247,6 +254,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         request.POST or None,
         config=step.config if same else {},
         has_secrets=same and step.has_secrets,
+        lookup_url=_lookup_base(automation, connector),
     )
     context.update(
         action=action,
@@ -285,6 +293,27 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
             _editor_context(automation), step=automation.steps.get(key=new_key), saved=True
         )
     return _panel(request, "automations/panels/step.html", context)
+
+
+@login_required
+def lookup_options(request: HttpRequest, pk: int, connector_key: str, name: str) -> HttpResponse:
+    """<option>s for a lookup field, fetched live with the account chosen in the form."""
+    automation = _automation_for(request, pk)
+    connector = _connector_or_none(connector_key)
+    account_id = _int(request.GET.get("account"))
+    if connector is None or account_id is None:
+        return render(
+            request, "automations/panels/options.html", {"message": "Choose an account first."}
+        )
+    account = account_selectors.account_get(team=automation.project.team, pk=account_id)
+    if account.connector != connector.key:
+        raise Http404("No such account.")
+    params = {key: value for key, value in request.GET.items() if key != "account"}
+    try:
+        choices = connector.lookup(name, account.credentials(), params)
+    except ConnectorError as exc:
+        return render(request, "automations/panels/options.html", {"message": exc.message})
+    return render(request, "automations/panels/options.html", {"choices": choices})
 
 
 @login_required

@@ -234,3 +234,28 @@ def test_a_failed_execution_can_be_retried_from_its_page(
     assert response.status_code == 302, response.content
     retry = Execution.objects.get(retry_of=execution)
     assert response["Location"] == f"/executions/{retry.pk}/"
+
+
+def test_lookup_fields_fetch_live_choices_with_the_chosen_account(
+    member, client, outsider, team, contentstack_account, contentstack_standin
+):
+    automation = http_automation(make_project(team), "Lookups", [], active=False)
+    page = member.get(
+        f"/automations/{automation.pk}/steps/new/?connector=contentstack&action=update_entry"
+    ).content.decode()
+    assert f'hx-get="/automations/{automation.pk}/lookup/contentstack/content_types/"' in page
+    assert 'datalist id="lookup-content_type"' in page
+    contentstack_standin.add_entry("blog_post", "Spring gardening")
+    url = f"/automations/{automation.pk}/lookup/contentstack/"
+    options = member.get(
+        url + "entries/", {"account": contentstack_account.pk, "content_type": "blog_post"}
+    ).content.decode()
+    assert "Spring gardening" in options
+    assert "Choose an account first." in member.get(url + "content_types/").content.decode()
+    assert (
+        "Choose a content type first."
+        in member.get(url + "entries/", {"account": contentstack_account.pk}).content.decode()
+    )
+    other = Client()
+    other.force_login(outsider)
+    assert other.get(url + "entries/", {"account": contentstack_account.pk}).status_code == 404
