@@ -62,8 +62,8 @@ class Command(BaseCommand):
         User.objects.create_superuser("admin", "admin@example.com", password)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the first admin user. Sign in at http://{addr}/admin/ as "
-                f"'admin' with password {password}\n"
+                f"Created the first admin user. Sign in at http://{addr}/ (the wizard) or "
+                f"http://{addr}/admin/ as 'admin' with password {password}\n"
                 "This password is shown only now; change it after signing in."
             )
         )
