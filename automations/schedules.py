@@ -12,6 +12,11 @@ PLATFORM_SCHEDULES = {
         "func": "automations.tasks.prune_executions",
         "schedule_type": Schedule.HOURLY,
     },
+    "switchboard: reap stale executions": {
+        "func": "automations.tasks.reap_stale_executions",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
 }
 
 

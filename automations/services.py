@@ -368,6 +368,19 @@ def execution_prune(*, days: int | None = None) -> int:
     return deleted
 
 
+def execution_reap_stale() -> int:
+    """Executions left running or queued by a worker that died: past twice the run time
+    limit they are marked timed out, with a message saying so, and keep their log."""
+    cutoff = timezone.now() - timedelta(seconds=2 * settings.RUN_TIME_LIMIT)
+    return Execution.objects.filter(
+        status__in=[Status.RUNNING, Status.QUEUED], created_at__lt=cutoff
+    ).update(
+        status=Status.TIMED_OUT,
+        finished_at=timezone.now(),
+        error="The run did not finish: its worker stopped, or no worker took it in time.",
+    )
+
+
 def secrets_rotate() -> int:
     """Re-encrypt every stored secret (accounts, trigger and step secrets) under the
     newest key, so that old keys can be dropped."""

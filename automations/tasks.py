@@ -21,3 +21,7 @@ def run_scheduled(automation_id: int | str) -> str:
 
 def prune_executions() -> int:
     return services.execution_prune()
+
+
+def reap_stale_executions() -> int:
+    return services.execution_reap_stale()

@@ -181,8 +181,10 @@ def test_the_prune_schedule_is_declared_in_code():
 
     schedules_ensure()
     schedules_ensure()
-    schedule = Schedule.objects.get()
-    assert schedule.func == "automations.tasks.prune_executions"
+    assert sorted(Schedule.objects.values_list("func", flat=True)) == [
+        "automations.tasks.prune_executions",
+        "automations.tasks.reap_stale_executions",
+    ]
 
 
 def test_secrets_are_redacted_from_the_log(team, client):
@@ -233,3 +235,16 @@ def test_two_workers_racing_for_one_execution_run_it_once(team):
     assert sorted(outcomes) == [False, True]
     assert len(server.received) == 1
     assert execution.step_runs.count() == 1
+
+
+def test_runs_left_behind_by_a_dead_worker_are_marked_timed_out(team, settings):
+    settings.RUN_TIME_LIMIT = 60
+    automation = automation_with(team, [])
+    stale = Execution.objects.create(automation=automation, status=Status.RUNNING)
+    Execution.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+    fresh = Execution.objects.create(automation=automation, status=Status.RUNNING)
+    assert services.execution_reap_stale() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == Status.TIMED_OUT and "worker stopped" in stale.error
+    assert fresh.status == Status.RUNNING
