@@ -167,6 +167,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         lookup_url=_lookup_base(automation, connector),
     )
     context.update(
+        configured=same,
         trigger=trigger,
         form=form,
         accounts=_accounts(automation, connector),
