@@ -75,6 +75,17 @@ def execution_get(*, team: Team, pk: int) -> Execution:
     return execution
 
 
+def sub_automation_names(*, project_id: int) -> list[str]:
+    """The automations of a project that other automations can call."""
+    return list(
+        Automation.objects.filter(
+            project_id=project_id, trigger_connector="sub_automation", trigger_key="called"
+        )
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
 def webhook_url(automation: Automation, request=None) -> str | None:
     """The URL a caller uses to start this automation, as users should see it."""
     from django.conf import settings

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 
+from automations.views.rows import COLUMNS, Rows, rows_from_post, rows_from_value, value_from_rows
 from connectors import fields as field_types
 
 STRUCTURED = {
@@ -58,9 +59,16 @@ class ConfigForm(forms.Form):
         lookup_url: str | None = None,
         **kwargs: Any,
     ):
+        data = args[0] if args else kwargs.get("data")
+        if data is not None:
+            data = data.copy()
+            args = (data, *args[1:]) if args else args
+            kwargs = {**kwargs, "data": data} if "data" in kwargs else kwargs
         super().__init__(*args, **kwargs)
         self.declared = {f.key: f for f in declared}
         config = config or {}
+        # True when the post only added or removed a row: show the form again, save nothing.
+        self.row_change = False
         for f in declared:
             help_text = f.help
             if f.choices:
@@ -98,6 +106,8 @@ class ConfigForm(forms.Form):
                     self.fields[f.key].widget = forms.TextInput(
                         attrs=self.fields[f.key].widget.attrs
                     )
+            if f.type in COLUMNS and not f.secret:
+                self._rows(f, data, config)
             if f.type == field_types.BOOLEAN:
                 self.fields[f.key].widget = forms.Select(
                     choices=[("", "---------"), ("true", "Yes"), ("false", "No")]
@@ -108,6 +118,29 @@ class ConfigForm(forms.Form):
                     if not f.required
                     else list(f.choices)
                 )
+
+    def _rows(self, f: field_types.Field, data: Any, config: dict[str, Any]) -> None:
+        posted = rows_from_post(data, f.key, f.type) if data is not None else None
+        rows = (
+            posted if posted is not None else rows_from_value(f.type, config.get(f.key, f.default))
+        )
+        if rows is None:
+            return  # a reference: edited as text
+        if data is not None:
+            if data.get("add_row") == f.key:
+                rows.append(dict.fromkeys(COLUMNS[f.type], ""))
+                self.row_change = True
+            remove = data.get("remove_row", "")
+            if remove.startswith(f.key + ":") and remove.rpartition(":")[2].isdigit():
+                index = int(remove.rpartition(":")[2])
+                rows = [row for i, row in enumerate(rows) if i != index]
+                self.row_change = True
+            if posted is not None:
+                data[f.key] = json.dumps(value_from_rows(f.type, rows))
+        if not rows:
+            rows = [dict.fromkeys(COLUMNS[f.type], "")]
+        self.fields[f.key].rows = Rows(f.key, f.type, rows, roles=f.roles)
+        self.fields[f.key].widget = forms.HiddenInput()
 
     def config(self) -> dict[str, Any]:
         """The typed values as a definition's config; blank fields are left out."""

@@ -174,7 +174,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         account=automation.trigger_account_id if same else None,
         conditions=json.dumps(automation.trigger_conditions or [], indent=2),
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.row_change and form.is_valid():
         conditions_text = request.POST.get("conditions", "").strip() or "[]"
         context["conditions"] = conditions_text
         try:
@@ -266,8 +266,9 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         suggestions=services.data_suggestions(
             automation=automation, before=step.key if step else None
         ),
+        sub_automations=selectors.sub_automation_names(project_id=automation.project_id),
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.row_change and form.is_valid():
         definition = services.automation_definition(automation)
         steps = definition["steps"]
         new_key = step.key if step else _step_key(automation, action.key)

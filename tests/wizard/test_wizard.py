@@ -259,3 +259,26 @@ def test_lookup_fields_fetch_live_choices_with_the_chosen_account(
     other = Client()
     other.force_login(outsider)
     assert other.get(url + "entries/", {"account": contentstack_account.pk}).status_code == 404
+
+
+def test_prompt_rows_are_added_removed_and_saved(member, team, chatgpt_account):
+    automation = http_automation(make_project(team), "Rows", [], active=False)
+    url = f"/automations/{automation.pk}/steps/new/"
+    page = member.get(url + "?connector=chatgpt&action=chat").content.decode()
+    assert "+ Add Prompt Text" in page and 'name="messages__0__role"' in page
+    typed = {"connector": "chatgpt", "action": "chat", "name": "Chat", "account": chatgpt_account.pk,
+             "model": "gpt-4o-mini", "messages__0__role": "system", "messages__0__content": "Be brief."}  # fmt: skip
+    page = member.post(url, {**typed, "add_row": "messages"}).content.decode()
+    assert 'name="messages__1__content"' in page and "Be brief." in page
+    assert not automation.steps.exists()
+    typed.update({"messages__1__role": "user", "messages__1__content": "{{ trigger.body.text }}",
+                  "messages__2__role": "user", "messages__2__content": "drop me"})  # fmt: skip
+    page = member.post(url, {**typed, "remove_row": "messages:2"}).content.decode()
+    assert "drop me" not in page and "{{ trigger.body.text }}" in page
+    typed.pop("messages__2__role")
+    typed.pop("messages__2__content")
+    assert "Saved." in member.post(url, typed).content.decode()
+    assert automation.steps.get().config["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "{{ trigger.body.text }}"},
+    ]
