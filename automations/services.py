@@ -349,16 +349,6 @@ def execution_retry(*, execution: Execution) -> Execution:
     return retry
 
 
-def execution_cancel(*, execution: Execution) -> Execution:
-    updated = Execution.objects.filter(pk=execution.pk, status=Status.QUEUED).update(
-        status=Status.CANCELLED, finished_at=timezone.now()
-    )
-    if not updated:
-        raise ValidationError("Only a queued execution can be cancelled.")
-    execution.refresh_from_db()
-    return execution
-
-
 def execution_prune(*, days: int | None = None) -> int:
     """Delete top-level executions older than the retention period (children go with them)."""
     days = settings.EXECUTION_RETENTION_DAYS if days is None else days
@@ -411,7 +401,7 @@ def automation_run(
     except ConnectorError as exc:
         raise ValidationError({"payload": exc.message}) from None
     if wait:
-        execution, _ = run_inline(load_plan(automation.pk), output, is_test=is_test)
+        execution = run_inline(load_plan(automation.pk), output, is_test=is_test)
         return execution
     return execution_enqueue(automation=automation, trigger_output=output, is_test=is_test)
 

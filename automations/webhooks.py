@@ -102,7 +102,7 @@ def start(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> HttpResponse:
     if not plan.responds:
         execution = services.execution_enqueue(automation=automation, trigger_output=output)
         return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
-    execution, _ = run_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
+    execution = run_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
     if execution.status == Status.TIMED_OUT:
         return error(504, execution.error or "The run took too long.", execution_id=execution.pk)
     if execution.status != Status.SUCCEEDED or execution.response is None:

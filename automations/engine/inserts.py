@@ -27,19 +27,14 @@ def _fields(model: type[Model], skip: tuple[str, ...] = ()) -> list:
 
 
 def _values(obj: Model, fields: list) -> list:
-    # Values as the instances hold them: these rows are built by the engine with the
-    # right Python types, and the fields' generic preparation cost more than the SQL.
-    # JSON goes as Jsonb (as Django's JSONField sends it), auto_now fields get their time.
-    values = []
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            value = f.pre_save(obj, add=True)
-        else:
-            value = getattr(obj, f.attname)
-        if value is not None and isinstance(f, JSONField):
-            value = Jsonb(value)
-        values.append(value)
-    return values
+    """An instance's values; auto_now fields get their time, as ``save`` would."""
+    row = {
+        f.attname: f.pre_save(obj, add=True)
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        else getattr(obj, f.attname)
+        for f in fields
+    }
+    return _row_values(row, fields)
 
 
 @lru_cache(maxsize=64)
@@ -70,6 +65,9 @@ def _statement(run_count: int) -> str:
 
 
 def _row_values(row: dict[str, Any], fields: list) -> list:
+    # Values as the engine built them, with the right Python types: the fields' generic
+    # preparation cost more than the SQL. JSON goes as Jsonb, as Django's JSONField
+    # sends it; a field left out gets its default.
     values = []
     for f in fields:
         value = row[f.attname] if f.attname in row else f.get_default()

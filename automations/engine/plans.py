@@ -62,8 +62,3 @@ def plan_for_version(automation_id: int, updated_at: object) -> Plan:
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
     return plan
-
-
-def clear() -> None:
-    with _lock:
-        _plans.clear()

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from automations.engine import inserts
-from automations.models import Execution, Status, StepRun
+from automations.models import Execution, StepRun
 
 REDACTED = "[redacted]"
 TRUNCATED_KEY = "_truncated"
@@ -147,8 +147,4 @@ class Recorder:
         for child in self.children:
             child.execution.parent = execution
             child._flush()
-        self.children = [c for c in self.children if not is_finished(c.execution.status)]
-
-
-def is_finished(status: str) -> bool:
-    return status in (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT)
+        self.children = [c for c in self.children if not c.execution.finished]

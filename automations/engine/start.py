@@ -14,16 +14,15 @@ from automations.models import Execution, Status
 
 def run_inline(
     plan: Plan, trigger_output: Any, *, is_test: bool = False, timeout: float | None = None
-) -> tuple[Execution, Runner]:
+) -> Execution:
     """Run now, in this process; the log is written once, at the end."""
     limit = min(settings.RUN_TIME_LIMIT, timeout) if timeout else settings.RUN_TIME_LIMIT
     execution = Execution(
         automation=plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
         is_test=is_test, started_at=timezone.now(),
     )  # fmt: skip
-    runner = Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False)
-    runner.run()
-    return execution, runner
+    Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False).run()
+    return execution
 
 
 def claim(execution_id: int) -> bool:
