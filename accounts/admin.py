@@ -141,10 +141,13 @@ class ConnectedAccountForm(forms.ModelForm):
             for f in connector.account_fields
             if cleaned.get(_form_key(connector_key, f.key)) not in (None, "")
         }
-        if self.instance.pk:
-            typed = {**self.instance.credentials(), **typed}
         try:
-            self.prepared = services.account_prepare(connector=connector_key, credentials=typed)
+            if self.instance.pk:
+                self.prepared = services.account_prepare_change(
+                    account=self.instance, credentials=typed
+                )
+            else:
+                self.prepared = services.account_prepare(connector=connector_key, credentials=typed)
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 field_key = key.removeprefix("credentials.").removeprefix("credentials")

@@ -95,6 +95,45 @@ def account_prepare(
     return public, secrets
 
 
+def account_prepare_change(
+    *, account: ConnectedAccount, credentials: dict[str, Any], check: bool = True
+) -> tuple[dict, dict]:
+    """account_prepare for a change to a stored account. Values left blank ("") keep
+    their stored value. A change to a field that decides where the secrets are sent (a
+    base URL, a region) is refused unless every secret is entered again in the same
+    change: otherwise anyone who may edit the account could point it at their own server
+    and have the check, or the next run, hand them the stored key."""
+    if not isinstance(credentials, dict):
+        raise ValidationError({"credentials": "must be an object"})
+    typed = {k: v for k, v in credentials.items() if v != ""}
+    public, secrets = _clean_credentials(account.connector, {**account.credentials(), **typed})
+    _require_secrets_for_new_destination(account, public, typed)
+    if check:
+        _check(account.connector, {**public, **secrets})
+    return public, secrets
+
+
+def _require_secrets_for_new_destination(
+    account: ConnectedAccount, public: dict[str, Any], typed: dict[str, Any]
+) -> None:
+    fields = registry.get(account.connector).account_fields
+    # The stored settings cleaned the same way, so that a default filled in since they
+    # were saved does not count as a move.
+    stored, _ = field_types.validate(fields, account.config, resolved=True, partial=True)
+    moved = [f.label for f in fields if f.routes_secrets and public.get(f.key) != stored.get(f.key)]
+    if not moved:
+        return
+    errors = {
+        f"credentials.{f.key}": (
+            f"Enter the {f.label} again: changing {' and '.join(moved)} sends it to a new address."
+        )
+        for f in fields
+        if f.secret and not typed.get(f.key)
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
 def _clean_credentials(connector_key: str, credentials: dict[str, Any]) -> tuple[dict, dict]:
     try:
         connector = registry.get(connector_key)
@@ -167,9 +206,8 @@ def account_update(
             raise ValidationError({"title": f"The team already has an account titled {title!r}."})
         account.title = title
     if credentials is not None:
-        merged = {**account.credentials(), **{k: v for k, v in credentials.items() if v != ""}}
-        public, secrets = account_prepare(
-            connector=account.connector, credentials=merged, check=check
+        public, secrets = account_prepare_change(
+            account=account, credentials=credentials, check=check
         )
         account_apply(account=account, public=public, secrets=secrets)
     account.save()

@@ -7,6 +7,7 @@ DEBUG=false, SECRET_KEY, ENCRYPTION_KEYS, ALLOWED_HOSTS, DATABASE_URL and REDIS_
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -176,6 +177,30 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 
 LOGIN_URL = "wizard:login"
 LOGIN_REDIRECT_URL = "/"
+
+# Sign-in throttling (django-axes, see accounts/throttle.py): AXES_FAILURE_LIMIT wrong
+# passwords for one user name, or from one client address, pause signing in (wizard and
+# admin) for AXES_COOLOFF_MINUTES after the last of them. Failures are kept in the
+# database, so every web process sees them. Unlock: manage.py axes_reset_username <name>.
+INSTALLED_APPS += ["axes"]
+# Last, as axes requires: it turns a refused sign-in into the "try again at" page.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit
+AXES_RESET_ON_SUCCESS = True
+# Attempts made while paused do not move the end of the pause, so the time shown holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The client address is REMOTE_ADDR unless AXES_CLIENT_IP_HEADER names a header that a
+# reverse proxy in front of every request sets (X-Real-IP, or X-Forwarded-For).
+AXES_CLIENT_IP_HEADER = env.str("AXES_CLIENT_IP_HEADER", default="")
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_HANDLER = "accounts.throttle.LoginThrottleHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.lockout_response"
 
 # HTTPS: on by default in production, each switch can be turned off on its own
 # (behind a TLS-terminating proxy, or for a local trial).

@@ -55,6 +55,9 @@ class Field:
     # A choice field may also take a value not in its list (a model name, say).
     allow_custom: bool = False
     secret: bool = False
+    # An account field that decides where the account's secrets are sent (a base URL, a
+    # region): changing it requires the secrets to be entered again in the same change.
+    routes_secrets: bool = False
     minimum: float | None = None
     maximum: float | None = None
     lookup: str = ""

@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -26,6 +25,7 @@ from automations import selectors, services
 from automations.blueprints import blueprints
 from automations.models import Automation, Project
 from automations.views.forms import ConfigForm, add_path_errors
+from automations.views.redirects import safe_next
 from connectors import registry
 from connectors.base import ConnectorError
 
@@ -404,7 +404,7 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
         "connector": connector,
         "form": form,
         "title": request.POST.get("title", ""),
-        "next": request.GET.get("next") or reverse("wizard:editor", args=[pk]),
+        "next": safe_next(request, reverse("wizard:editor", args=[pk])),
     }
     if request.method == "POST" and form.is_valid():
         try:
@@ -418,9 +418,7 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
         except ValidationError as exc:
             context["errors"] = add_path_errors(form, exc.message_dict, "credentials")
             return render(request, "automations/account_new.html", context, status=400)
-        next_url = context["next"]
-        safe = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
-        return redirect(next_url if safe else reverse("wizard:editor", args=[pk]))
+        return redirect(context["next"])
     return render(request, "automations/account_new.html", context)
 
 

@@ -24,7 +24,7 @@ class ChatGPTConnector(Connector):
         f.Field("api_key", "API Key", secret=True),
         f.Field("organization_id", "Organization ID", required=False,
                 help="From Settings in your OpenAI platform account."),
-        f.Field("base_url", "Base URL", required=False,
+        f.Field("base_url", "Base URL", required=False, routes_secrets=True,
                 help="For Azure OpenAI or an OpenAI-compatible server, e.g. "
                 "https://example.openai.azure.com/openai/v1"),
         f.Field("project_id", "Project ID", required=False),

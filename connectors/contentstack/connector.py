@@ -27,11 +27,13 @@ class ContentstackConnector(Connector):
             type=f.CHOICE,
             default="na",
             choices=tuple((key, label) for key, (label, _) in REGIONS.items()),
+            routes_secrets=True,
         ),
         f.Field(
             "base_url",
             "Custom base URL",
             required=False,
+            routes_secrets=True,
             help="For the custom region: scheme, host and port, e.g. https://cms.example.com",
         ),
         f.Field("api_key", "Stack API key"),
