@@ -192,9 +192,7 @@ def test_a_webhook_never_uses_another_teams_account_in_the_trigger(client, team,
 def test_the_run_api_fails_the_step_that_names_another_teams_account(api, team, ours, theirs):
     automation = _hook_with_step(team, ours)
     Step.objects.filter(automation=automation, key="ask").update(account=theirs)
-    response = api.post(
-        f"/api/v1/automations/{automation.pk}/run/", {"wait": True}, format="json"
-    )
+    response = api.post(f"/api/v1/automations/{automation.pk}/run/", {"wait": True}, format="json")
     run = response.json()
     assert run["status"] == "failed"
     assert "belongs to another team" in run["step_runs"][0]["error"]
