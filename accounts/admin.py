@@ -38,8 +38,13 @@ class TeamRawIdWidget(ForeignKeyRawIdWidget):
         return params
 
     def label_and_url_for_value(self, value):
-        if self.queryset is not None and not self.queryset.filter(pk=value).exists():
-            return "", ""
+        if self.queryset is not None:
+            try:
+                allowed = self.queryset.filter(pk=value).exists()
+            except (ValueError, TypeError, ValidationError):
+                allowed = False
+            if not allowed:
+                return "", ""
         return super().label_and_url_for_value(value)
 
 
@@ -49,6 +54,10 @@ class TeamFilter(admin.SimpleListFilter):
 
     title = "team"
     parameter_name = "team"
+
+    def __init__(self, request, params, model, model_admin):
+        self.team_path = model_admin.team_path
+        super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
         teams = Team.objects.order_by("name")
@@ -63,11 +72,7 @@ class TeamFilter(admin.SimpleListFilter):
             return queryset
         if not value.isdigit():
             return queryset.none()
-        return queryset.filter(**{self.model_admin_team_path: int(value)})
-
-    def __init__(self, request, params, model, model_admin):
-        self.model_admin_team_path = model_admin.team_path
-        super().__init__(request, params, model, model_admin)
+        return queryset.filter(**{self.team_path: int(value)})
 
 
 class TeamScopedFields:
@@ -84,7 +89,7 @@ class TeamScopedFields:
         if related is not None:
             ids = admin_team_ids(request)
             if ids is not None:
-                kwargs["queryset"] = related.team_rows(db_field.related_model, ids)
+                kwargs["queryset"] = related.team_rows(ids)
             if db_field.name in self.raw_id_fields:
                 kwargs["widget"] = TeamRawIdWidget(
                     db_field.remote_field, self.admin_site, using=kwargs.get("using")
@@ -104,7 +109,7 @@ class TeamScopedFields:
             related = self._related_admin(field.queryset.model)
             if related is None:
                 continue
-            field.queryset = field.queryset & related.team_rows(field.queryset.model, [team_id])
+            field.queryset = field.queryset & related.team_rows([team_id])
             if isinstance(field.widget, TeamRawIdWidget):
                 field.widget.queryset = field.queryset
                 field.widget.team_id = team_id
@@ -115,8 +120,8 @@ class TeamScopedAdmin(TeamScopedFields, admin.ModelAdmin):
 
     team_path = "team"
 
-    def team_rows(self, model, team_ids) -> QuerySet:
-        return model._default_manager.filter(**{f"{self.team_path}__in": team_ids})
+    def team_rows(self, team_ids) -> QuerySet:
+        return self.model._default_manager.filter(**{f"{self.team_path}__in": team_ids})
 
     def team_id_of(self, obj) -> int | None:
         """The team of an object, following ``team_path``; None while it has none."""

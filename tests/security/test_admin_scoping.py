@@ -117,6 +117,29 @@ def test_a_superuser_cannot_give_a_new_automation_another_teams_account(
     assert not Automation.objects.filter(name="New").exists()
 
 
+def test_a_typed_id_that_is_not_a_number_is_a_form_error(team, team_admin):
+    automation = make_automation(make_project(team))
+    client = staff_client(team_admin)
+    url = f"/admin/automations/automation/{automation.pk}/change/"
+    response = client.post(url, _change_data(automation, trigger_account="1 OR 1=1"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["trigger_account"]
+
+
+def test_a_superuser_cannot_move_an_automation_to_another_teams_project(
+    client, admin_user, team, other_team
+):
+    automation = make_automation(make_project(team))
+    theirs = make_project(other_team)
+    client.force_login(admin_user)
+    url = f"/admin/automations/automation/{automation.pk}/change/"
+    response = client.post(url, _change_data(automation, project=theirs.pk))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["project"]
+    automation.refresh_from_db()
+    assert automation.project.team == team
+
+
 def test_the_account_lookup_popup_opens_on_the_automations_team_only(
     owner, team, other_team, outsider, team_admin, ours, theirs
 ):
