@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts import crypto
+from accounts import crypto, roles
+from accounts.roles import Role
 
 
 class EncryptedSecrets(models.Model):
@@ -47,17 +48,6 @@ class Team(models.Model):
         return self.name
 
 
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    EDITOR = "editor", "Editor"
-    VIEWER = "viewer", "Viewer"
-
-
-# What each role may do, from most to least powerful.
-ROLE_RANK = {Role.OWNER: 4, Role.ADMIN: 3, Role.EDITOR: 2, Role.VIEWER: 1}
-
-
 class Membership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -74,7 +64,10 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} ({self.role})"
 
     def allows(self, role: str) -> bool:
-        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+        return roles.at_least(self.role, role)
+
+    def can(self, action: roles.Action) -> bool:
+        return roles.can(self.role, action)
 
 
 def _invitation_token() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -45,3 +47,31 @@ def account_get(*, team: Team, pk: int) -> ConnectedAccount:
 
 def account_get_by_title(*, team: Team, title: str) -> ConnectedAccount | None:
     return ConnectedAccount.objects.filter(team=team, title=title).first()
+
+
+class AccountOfAnotherTeam(Exception):
+    """A row names an account that is not its team's: a run never uses it."""
+
+    def __init__(self, pk: int) -> None:
+        super().__init__(
+            f"The account {pk} belongs to another team; choose one of this team's accounts."
+        )
+        self.message = str(self)
+
+
+def accounts_of_team(*, team_id: int, ids: Iterable[int]) -> dict[int, ConnectedAccount]:
+    """The accounts among ``ids`` that belong to the team. Runs read accounts only
+    through here, so a row that points at another team's account (a wrong form, a
+    hand-edited database) never lends that team's credentials."""
+    return ConnectedAccount.objects.filter(team_id=team_id).in_bulk(list(ids))
+
+
+def account_for_run(*, team_id: int, pk: int | None) -> ConnectedAccount | None:
+    """The account ``pk`` for a run of the team; AccountOfAnotherTeam if it is not the
+    team's."""
+    if pk is None:
+        return None
+    account = accounts_of_team(team_id=team_id, ids=[pk]).get(pk)
+    if account is None:
+        raise AccountOfAnotherTeam(pk)
+    return account

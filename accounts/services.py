@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -10,7 +12,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import crypto
+from accounts import crypto, roles
 from accounts.models import ConnectedAccount, Invitation, Membership, Role, Team
 from connectors import fields as field_types
 from connectors import registry
@@ -54,19 +56,107 @@ def team_ensure_for_user(*, user) -> Team:
     return team
 
 
-def membership_set(*, team: Team, user, role: str) -> Membership:
-    if role not in Role.values:
-        raise ValidationError({"role": f"must be one of: {', '.join(Role.values)}"})
-    membership, _ = Membership.objects.update_or_create(
-        team=team, user=user, defaults={"role": role}
+@dataclass(frozen=True)
+class MemberChange:
+    """One member's new role; ``role`` None removes the member from the team."""
+
+    user: Any
+    role: str | None
+
+
+def memberships_check(*, actor, team: Team, changes: Sequence[MemberChange]) -> None:
+    """Raise a ValidationError (on ``role``) unless ``actor`` may make all these changes
+    together. ``actor`` None is the platform itself (a command, a fixture): it is held
+    only to the rule that a team keeps an owner, as superusers are."""
+    current = _roles_in(team)
+    _check_changes(actor, current, changes)
+
+
+def _roles_in(team: Team, *, lock: bool = False) -> dict[int, str]:
+    if team.pk is None:
+        return {}
+    memberships = Membership.objects.filter(team=team)
+    if lock:
+        # Two admins demoting the last two owners at once must not both succeed.
+        memberships = memberships.select_for_update()
+    return dict(memberships.values_list("user_id", "role"))
+
+
+def _check_changes(actor, current: dict[int, str], changes: Sequence[MemberChange]) -> None:
+    actor_role = current.get(actor.pk) if actor is not None else None
+    superuser = actor is None or actor.is_superuser
+    after = dict(current)
+    for change in changes:
+        if change.role is not None and change.role not in Role.values:
+            raise ValidationError({"role": f"must be one of: {', '.join(Role.values)}"})
+        refusal = roles.role_change_refusal(
+            actor_role=actor_role,
+            current_role=current.get(change.user.pk),
+            new_role=change.role,
+            superuser=superuser,
+            own=actor is not None and change.user.pk == actor.pk,
+        )
+        if refusal:
+            raise ValidationError({"role": refusal})
+        if change.role is None:
+            after.pop(change.user.pk, None)
+        else:
+            after[change.user.pk] = change.role
+    owners_before = sum(role == Role.OWNER for role in current.values())
+    owners_after = sum(role == Role.OWNER for role in after.values())
+    refusal = roles.owner_refusal(owners_after) if owners_before else None
+    if refusal:
+        raise ValidationError({"role": refusal})
+
+
+@transaction.atomic
+def memberships_apply(*, actor, team: Team, changes: Sequence[MemberChange]) -> list[Membership]:
+    """Make the changes if ``actor`` may make them all (see memberships_check); returns
+    the memberships set (removed ones are left out)."""
+    _check_changes(actor, _roles_in(team, lock=True), changes)
+    kept = []
+    for change in changes:
+        if change.role is None:
+            Membership.objects.filter(team=team, user=change.user).delete()
+        else:
+            membership, _ = Membership.objects.update_or_create(
+                team=team, user=change.user, defaults={"role": change.role}
+            )
+            kept.append(membership)
+    return kept
+
+
+def membership_set(*, actor, team: Team, user, role: str) -> Membership:
+    """Add ``user`` to the team or change their role, as ``actor`` (see roles.py)."""
+    return memberships_apply(actor=actor, team=team, changes=[MemberChange(user, role)])[0]
+
+
+def membership_remove(*, actor, membership: Membership) -> None:
+    """Remove a member (or let ``actor`` leave); the last owner cannot go."""
+    memberships_apply(
+        actor=actor, team=membership.team, changes=[MemberChange(membership.user, None)]
     )
-    return membership
 
 
-def invitation_create(*, team: Team, email: str, role: str, invited_by) -> Invitation:
+def invitation_check(*, actor, team: Team, role: str) -> None:
+    """Raise a ValidationError (on ``role``) unless ``actor`` may invite someone as
+    ``role``: the same rule as giving a member that role."""
     if role not in Role.values:
         raise ValidationError({"role": f"must be one of: {', '.join(Role.values)}"})
-    return Invitation.objects.create(team=team, email=email, role=role, invited_by=invited_by)
+    membership = Membership.objects.filter(team=team, user=actor).first() if team.pk else None
+    refusal = roles.role_change_refusal(
+        actor_role=membership.role if membership else None,
+        current_role=None,
+        new_role=role,
+        superuser=actor.is_superuser,
+    )
+    if refusal:
+        raise ValidationError({"role": refusal})
+
+
+def invitation_create(*, actor, team: Team, email: str, role: str) -> Invitation:
+    invitation_check(actor=actor, team=team, role=role)
+    return Invitation.objects.create(team=team, email=email, role=role, invited_by=actor)
 
 
 @transaction.atomic

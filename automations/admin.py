@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from accounts.admin import TeamScopedAdmin
+from accounts.admin import TeamFilter, TeamScopedAdmin, TeamScopedInline
 from automations.engine.conditions import validate_conditions
 from automations.models import Automation, Execution, Project, Step, StepRun
 from connectors import fields as field_types
@@ -14,16 +14,21 @@ from connectors import registry
 class ProjectAdmin(TeamScopedAdmin):
     list_display = ["name", "team", "created_at"]
     search_fields = ["name", "team__name"]
-    list_filter = ["team"]
+    list_filter = [TeamFilter]
     list_select_related = ["team"]
 
 
 def check_operation(
-    form: forms.ModelForm, key_field: str, account_field: str, config_field: str
+    form: forms.ModelForm,
+    key_field: str,
+    account_field: str,
+    config_field: str,
+    project: Project | None,
 ) -> None:
     """Check a step's action or an automation's trigger against its declaration, as the
-    API does: it exists, the account is of its connector, the config fits its fields
-    (secret fields are set through the API, never here)."""
+    API does: it exists, the account is of its connector and of the project's team (for
+    superusers too: the automation's team decides), the config fits its fields (secret
+    fields are set through the API, never here)."""
     cleaned = form.cleaned_data
     is_trigger = key_field == "trigger_key"
     connector_key = cleaned.get("trigger_connector" if is_trigger else "connector") or ""
@@ -36,7 +41,9 @@ def check_operation(
         form.add_error(key_field, f"There is no {kind} {connector_key}.{key}.")
         return
     account = cleaned.get(account_field)
-    if account is not None and account.connector != connector_key:
+    if account is not None and project is not None and account.team_id != project.team_id:
+        form.add_error(account_field, "Choose an account of this automation's team.")
+    elif account is not None and account.connector != connector_key:
         form.add_error(account_field, f"Choose a {connector_key} account.")
     config = cleaned.get(config_field)
     if not isinstance(config, dict):
@@ -66,11 +73,14 @@ class StepForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        check_operation(self, "action", "account", "config")
+        # The inline's parent, unsaved on the add page but with its project chosen.
+        automation = cleaned.get("automation")
+        project = getattr(automation, "project", None) if automation else None
+        check_operation(self, "action", "account", "config", project)
         return cleaned
 
 
-class StepInline(admin.StackedInline):
+class StepInline(TeamScopedInline, admin.StackedInline):
     model = Step
     form = StepForm
     extra = 0
@@ -92,7 +102,9 @@ class AutomationForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("trigger_connector") or cleaned.get("trigger_key"):
-            check_operation(self, "trigger_key", "trigger_account", "trigger_config")
+            check_operation(
+                self, "trigger_key", "trigger_account", "trigger_config", cleaned.get("project")
+            )
         _, problems = validate_conditions(cleaned.get("trigger_conditions"))
         for key, message in problems.items():
             self.add_error("trigger_conditions", f"{key}: {message}")
@@ -112,7 +124,7 @@ class AutomationAdmin(TeamScopedAdmin):
         "trigger_key",
         "updated_at",
     ]
-    list_filter = ["active", "trigger_connector"]
+    list_filter = ["active", "trigger_connector", TeamFilter]
     search_fields = ["name", "description", "project__name"]
     list_select_related = ["project__team"]
     readonly_fields = [
@@ -143,11 +155,6 @@ class AutomationAdmin(TeamScopedAdmin):
         ),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "project" and not request.user.is_superuser:
-            kwargs["queryset"] = Project.objects.filter(team__in=self._admin_team_ids(request))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Team", ordering="project__team__name")
     def team_name(self, obj: Automation) -> str:

@@ -10,11 +10,15 @@ from automations.models import Automation
 FORMAT = "switchboard/automation@1"
 
 
-def _title(account) -> str | None:
-    return account.title if account is not None else None
+def _title(account, team_id: int) -> str | None:
+    # Another team's account (a wrong row) is not named: its title is that team's.
+    if account is None or account.team_id != team_id:
+        return None
+    return account.title
 
 
 def automation_to_document(automation: Automation) -> dict[str, Any]:
+    team_id = automation.project.team_id
     steps = automation.steps.select_related("account").order_by("position", "pk")
     return {
         "format": FORMAT,
@@ -23,7 +27,7 @@ def automation_to_document(automation: Automation) -> dict[str, Any]:
         "trigger": {
             "connector": automation.trigger_connector,
             "trigger": automation.trigger_key,
-            "account": _title(automation.trigger_account),
+            "account": _title(automation.trigger_account, team_id),
             "config": automation.trigger_config,
             "conditions": automation.trigger_conditions,
         },
@@ -33,7 +37,7 @@ def automation_to_document(automation: Automation) -> dict[str, Any]:
                 "name": step.name,
                 "connector": step.connector,
                 "action": step.action,
-                "account": _title(step.account),
+                "account": _title(step.account, team_id),
                 "config": step.config,
                 "max_attempts": step.max_attempts,
             }

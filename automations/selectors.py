@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts import roles
 from accounts.models import Team
 from automations.models import Automation, Execution, Project
 
@@ -84,6 +85,14 @@ def sub_automation_names(*, project_id: int) -> list[str]:
         .order_by("name")
         .values_list("name", flat=True)
     )
+
+
+def webhook_url_for(automation: Automation, *, role: str | None, request=None) -> str | None:
+    """The webhook URL as a member of this role may see it: it starts runs without any
+    other credential, so it is shown only to roles that may run the automation."""
+    if not roles.can(role, roles.Action.SEE_WEBHOOK_URL):
+        return None
+    return webhook_url(automation, request)
 
 
 def webhook_url(automation: Automation, request=None) -> str | None:

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from accounts.models import Team
+from accounts import selectors as account_selectors
+from accounts.models import ConnectedAccount, Team
 from automations import documents
 from automations.definitions import CleanDefinition, clean_definition
 from automations.engine.references import referenced_paths
@@ -153,7 +154,7 @@ def _trigger_identity(automation: Automation) -> tuple:
 def _trigger_setup(automation: Automation) -> TriggerSetup:
     from automations.selectors import webhook_url
 
-    account = automation.trigger_account
+    account = _trigger_account(automation)
     return TriggerSetup(
         config=automation.trigger_config,
         secrets=automation.get_secrets(),
@@ -161,6 +162,15 @@ def _trigger_setup(automation: Automation) -> TriggerSetup:
         hook_url=webhook_url(automation) if settings.PUBLIC_BASE_URL else None,
         automation_name=automation.name,
     )
+
+
+def _trigger_account(automation: Automation) -> ConnectedAccount | None:
+    try:
+        return account_selectors.account_for_run(
+            team_id=automation.project.team_id, pk=automation.trigger_account_id
+        )
+    except account_selectors.AccountOfAnotherTeam as exc:
+        raise ValidationError({"trigger.account": exc.message}) from None
 
 
 def automation_activate(*, automation: Automation) -> Automation:
@@ -429,7 +439,7 @@ def automation_test_trigger(*, automation: Automation) -> Any:
     trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
     try:
         sample = trigger.sample(
-            automation.trigger_config, _test_context(automation, automation.trigger_account)
+            automation.trigger_config, _test_context(automation, _trigger_account(automation))
         )
     except ConnectorError as exc:
         raise ValidationError({"trigger": exc.message}) from None

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import ConnectedAccount
+from accounts import selectors as account_selectors
 from automations import services
 from automations.engine.conditions import conditions_hold
 from automations.engine.plans import plan_for_token
@@ -66,10 +66,13 @@ def accept_event(
     automation = plan.automation
     if not automation.active:
         return error(409, f"The automation {automation.name!r} is not active.")
-    credentials = {}
-    if automation.trigger_account_id:
-        account = ConnectedAccount.objects.filter(pk=automation.trigger_account_id).first()
-        credentials = account.credentials() if account else {}
+    try:
+        account = account_selectors.account_for_run(
+            team_id=automation.project.team_id, pk=automation.trigger_account_id
+        )
+    except account_selectors.AccountOfAnotherTeam as exc:
+        return error(409, exc.message)
+    credentials = account.credentials() if account else {}
     try:
         return trigger.accept(
             event, automation.trigger_config, automation.get_secrets(), credentials

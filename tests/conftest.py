@@ -29,16 +29,16 @@ def team(owner):
 
 
 @pytest.fixture
-def teammate(make_user, team):
+def teammate(make_user, owner, team):
     user = make_user("tom")
-    account_services.membership_set(team=team, user=user, role=Role.EDITOR)
+    account_services.membership_set(actor=owner, team=team, user=user, role=Role.EDITOR)
     return user
 
 
 @pytest.fixture
-def viewer(make_user, team):
+def viewer(make_user, owner, team):
     user = make_user("vera")
-    account_services.membership_set(team=team, user=user, role=Role.VIEWER)
+    account_services.membership_set(actor=owner, team=team, user=user, role=Role.VIEWER)
     return user
 
 

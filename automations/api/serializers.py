@@ -66,7 +66,9 @@ class AutomationOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_webhook_url(self, automation: Automation) -> str | None:
-        return selectors.webhook_url(automation, self.context.get("request"))
+        return selectors.webhook_url_for(
+            automation, role=self.context.get("role"), request=self.context.get("request")
+        )
 
     def get_trigger(self, automation: Automation) -> dict:
         return {

@@ -132,7 +132,8 @@ class AutomationList(TeamAPIView):
         ).prefetch_related("steps")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(automations, request, view=self)
-        data = s.AutomationOut(page, many=True, context={"request": request}).data
+        context = {"request": request, "role": self.membership.role}
+        data = s.AutomationOut(page, many=True, context=context).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(request=s.AutomationIn, responses={201: s.AutomationOut})
@@ -305,7 +306,8 @@ class BlueprintUse(TeamAPIView):
         order = {a.pk: index for index, a in enumerate(created)}
         rows = selectors.automation_list(team=self.team).filter(pk__in=order)
         rows = sorted(rows.prefetch_related("steps"), key=lambda a: order[a.pk])
-        data = s.AutomationOut(rows, many=True, context={"request": request}).data
+        context = {"request": request, "role": self.membership.role}
+        data = s.AutomationOut(rows, many=True, context=context).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -336,8 +338,10 @@ def _time_param(request, name: str):
 
 
 def _automation(automation, request, code: int = status.HTTP_200_OK) -> Response:
+    team = automation.project.team
     automation = get_object_or_404(
-        selectors.automation_list(team=automation.project.team).prefetch_related("steps"),
-        pk=automation.pk,
+        selectors.automation_list(team=team).prefetch_related("steps"), pk=automation.pk
     )
-    return Response(s.AutomationOut(automation, context={"request": request}).data, status=code)
+    membership = account_selectors.membership_get(user=request.user, team=team)
+    context = {"request": request, "role": membership.role if membership else None}
+    return Response(s.AutomationOut(automation, context=context).data, status=code)

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts.models import ConnectedAccount
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, resolve
@@ -112,10 +113,13 @@ class Runner:
         self.lock = threading.Lock()
         # Read fresh for every run (plans may be cached): a changed key applies at once.
         # A sub automation's run shares what its parent run has read already.
+        self.team_id = plan.automation.project.team_id
         self.accounts = dict(accounts or {})
         missing = {s.account_id for s in plan.steps if s.account_id} - set(self.accounts)
         if missing:
-            self.accounts.update(ConnectedAccount.objects.in_bulk(missing))
+            self.accounts.update(
+                account_selectors.accounts_of_team(team_id=self.team_id, ids=missing)
+            )
 
     # -- the run ----------------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class Runner:
         try:
             action = self._action(step)
             secrets = step.get_secrets()
-            account = self.accounts.get(step.account_id) if step.account_id else None
+            account = self._account(step)
             credentials = account.credentials() if account else {}
             self.recorder.add_secrets([*secrets.values(), *_secret_values(account, credentials)])
             logged_input = {**step.config, **{key: REDACTED for key in secrets}}
@@ -205,6 +209,15 @@ class Runner:
             return registry.get(step.connector).action(step.action)
         except (registry.UnknownConnector, KeyError):
             raise StepFailed(f"There is no action {step.connector}.{step.action}.") from None
+
+    def _account(self, step: Step) -> ConnectedAccount | None:
+        if not step.account_id:
+            return None
+        account = self.accounts.get(step.account_id)
+        # Shared with sub runs, so checked against this run's team as well.
+        if account is None or account.team_id != self.team_id:
+            raise StepFailed(account_selectors.AccountOfAnotherTeam(step.account_id).message)
+        return account
 
     def _params(self, action: Action, step: Step, raw: dict, data: dict) -> dict[str, Any]:
         resolved = {}

@@ -55,12 +55,13 @@ def _panel(request: HttpRequest, template: str, context: dict[str, Any]) -> Http
     return render(request, "automations/editor.html", context)
 
 
-def _editor_context(automation: Automation, **extra: Any) -> dict[str, Any]:
+def _editor_context(request: HttpRequest, automation: Automation, **extra: Any) -> dict[str, Any]:
     steps = list(automation.steps.order_by("position", "pk"))
+    role = _membership(request, automation.project.team).role
     return {
         "automation": automation,
         "steps": steps,
-        "webhook_url": selectors.webhook_url(automation),
+        "webhook_url": selectors.webhook_url_for(automation, role=role),
         "trigger_connector": _connector_or_none(automation.trigger_connector),
         **extra,
     }
@@ -121,7 +122,7 @@ def automation_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def editor(request: HttpRequest, pk: int) -> HttpResponse:
     automation = _automation_for(request, pk)
-    context = _editor_context(automation)
+    context = _editor_context(request, automation)
     context["panel_template"] = "automations/panels/overview.html"
     return render(request, "automations/editor.html", context)
 
@@ -153,7 +154,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
     trigger_key = (
         request.GET.get("trigger") or request.POST.get("trigger") or automation.trigger_key
     )
-    context = _editor_context(automation, **_choose("triggers", connector_key))
+    context = _editor_context(request, automation, **_choose("triggers", connector_key))
     connector = context["chosen"]
     trigger = _operation(connector, "trigger", trigger_key)
     if trigger is None:
@@ -198,7 +199,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             context["errors"] = add_path_errors(form, exc.message_dict, "trigger.config")
             return _panel(request, "automations/panels/trigger.html", context)
-        context.update(_editor_context(automation), saved=True)
+        context.update(_editor_context(request, automation), saved=True)
     return _panel(request, "automations/panels/trigger.html", context)
 
 
@@ -244,7 +245,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
     action_key = (
         request.GET.get("action") or request.POST.get("action") or (step.action if step else None)
     )
-    context = _editor_context(automation, step=step, **_choose("actions", connector_key))
+    context = _editor_context(request, automation, step=step, **_choose("actions", connector_key))
     connector = context["chosen"]
     action = _operation(connector, "action", action_key)
     if action is None:
@@ -292,7 +293,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
             context["errors"] = add_path_errors(form, exc.message_dict, f"steps[{index}].config")
             return _panel(request, "automations/panels/step.html", context)
         context.update(
-            _editor_context(automation), step=automation.steps.get(key=new_key), saved=True
+            _editor_context(request, automation), step=automation.steps.get(key=new_key), saved=True
         )
     return _panel(request, "automations/panels/step.html", context)
 
@@ -365,7 +366,7 @@ def step_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     try:
         services.automation_update(automation=automation, data={"steps": steps}, partial=True)
     except ValidationError as exc:
-        context = _editor_context(automation, errors=exc.messages)
+        context = _editor_context(request, automation, errors=exc.messages)
         context["panel_template"] = "automations/panels/overview.html"
         return render(request, "automations/editor.html", context, status=400)
     return redirect("wizard:editor", pk=pk)
@@ -385,7 +386,7 @@ def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
             "; ".join(v) if k == "__all__" else f"{k}: {'; '.join(v)}"
             for k, v in exc.message_dict.items()
         ]
-        context = _editor_context(automation, errors=errors)
+        context = _editor_context(request, automation, errors=errors)
         context["panel_template"] = "automations/panels/overview.html"
         return render(request, "automations/editor.html", context, status=400)
     return redirect("wizard:editor", pk=pk)

@@ -131,10 +131,10 @@ def test_a_viewer_can_read_but_not_write(world, viewer):
     assert "viewer" in response.json()["detail"]
 
 
-def test_the_team_header_picks_among_several_teams(world, owner, other_team):
+def test_the_team_header_picks_among_several_teams(world, owner, outsider, other_team):
     from accounts import services as account_services
 
-    account_services.membership_set(team=other_team, user=owner, role="viewer")
+    account_services.membership_set(actor=outsider, team=other_team, user=owner, role="viewer")
     client = api_for(owner)
     assert client.get("/api/v1/automations/").status_code == 400
     response = client.get("/api/v1/automations/", headers={"X-Team": world["project"].team.slug})
