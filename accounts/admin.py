@@ -9,7 +9,11 @@ from django.db.models import QuerySet
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from accounts import roles, services
+from accounts import (
+    admin_signins,  # noqa: F401  (registers the sign-in records' pages)
+    roles,
+    services,
+)
 from accounts.models import ConnectedAccount, Invitation, Membership, Team
 from connectors import fields as field_types
 from connectors import registry

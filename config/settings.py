@@ -193,6 +193,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit
 AXES_RESET_ON_SUCCESS = True
+# Registered by accounts/admin_signins.py instead, for superusers only.
+AXES_ENABLE_ADMIN = False
 # Attempts made while paused do not move the end of the pause, so the time shown holds.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The client address is REMOTE_ADDR unless AXES_CLIENT_IP_HEADER names a header that a

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.test import Client
 
@@ -146,3 +147,17 @@ def test_a_configured_proxy_header_gives_the_address(client, owner, settings):
         HTTP_X_FORWARDED_FOR="192.0.2.50",
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("page", ["accessattempt", "accesslog", "accessfailurelog"])
+def test_staff_with_the_model_permission_cannot_read_sign_in_records(client, owner, page):
+    owner.is_staff = True
+    owner.save()
+    owner.user_permissions.add(*Permission.objects.filter(content_type__app_label="axes"))
+    client.force_login(owner)
+    assert client.get(f"/admin/axes/{page}/").status_code == 403
+
+
+@pytest.mark.parametrize("page", ["accessattempt", "accesslog", "accessfailurelog"])
+def test_a_superuser_reads_sign_in_records(admin_client, page):
+    assert admin_client.get(f"/admin/axes/{page}/").status_code == 200
