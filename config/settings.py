@@ -249,9 +249,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Webhook tokens shortened and ?key= values removed: on the handler for every line
+    # it writes, and on the loggers that log request paths, so that the record itself
+    # is safe for any other handler too.
+    "filters": {"hook_secrets": {"()": "config.log_filters.HookSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["hook_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django.request": {"filters": ["hook_secrets"]},
+        "django.server": {"filters": ["hook_secrets"]},
         "django.db.backends": {"level": "WARNING"},
         # Request lines of the SDK's HTTP client: noise at INFO.
         "httpx2": {"level": "WARNING"},
