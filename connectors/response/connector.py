@@ -33,9 +33,7 @@ def header_problem(name: str) -> str | None:
 
 def value_problem(name: str, value: str) -> str | None:
     if not _HEADER_VALUE.match(value):
-        return (
-            f"the value of {name} holds a line break, a control or a non-ASCII character"
-        )
+        return f"the value of {name} holds a line break, a control or a non-ASCII character"
     return None
 
 

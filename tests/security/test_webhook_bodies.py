@@ -138,4 +138,3 @@ def test_it_answers_a_json_503_when_the_database_is_down(client, team):
     assert response["Retry-After"].isdigit()
     assert "unavailable" in response.json()["error"]
     assert response["Content-Security-Policy"] == "sandbox"
-
