@@ -207,7 +207,7 @@ def test_it_refuses_an_invalid_literal_header_at_save(api, team, name, value):
     assert "steps[0].config.headers" in json.dumps(response.json())
 
 
-@pytest.mark.parametrize("value", ["a\r\nSet-Cookie: sessionid=x", "caf\u00e9", "a\x00b"])
+@pytest.mark.parametrize("value", ["a\r\nSet-Cookie: sessionid=x", "caf\u00e9", "a\x07b"])
 def test_an_invalid_header_value_from_a_reference_fails_before_the_step_succeeds(
     client, team, value
 ):
