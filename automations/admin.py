@@ -6,7 +6,6 @@ from django.contrib import admin
 from accounts.admin import TeamFilter, TeamScopedAdmin, TeamScopedInline
 from automations.engine.conditions import validate_conditions
 from automations.models import Automation, Execution, Project, Step, StepRun
-from connectors import fields as field_types
 from connectors import registry
 
 
@@ -50,7 +49,7 @@ def check_operation(
         form.add_error(config_field, "Must be a JSON object.")
         return
     fields = [f for f in operation.fields if not f.secret]
-    _, errors = field_types.validate(fields, config, resolved=False, partial=True)
+    _, errors = operation.validate(config, resolved=False, partial=True, fields=fields)
     for name, message in errors.items():
         form.add_error(config_field, f"{name}: {message}")
 

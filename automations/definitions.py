@@ -19,6 +19,7 @@ from automations.engine.references import BadReference, referenced_paths
 from automations.models import Automation
 from connectors import fields as field_types
 from connectors import registry
+from connectors.base import Operation
 
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 
@@ -76,19 +77,25 @@ def _account(team: Team, value: Any, connector: str, path: str, errors: _Errors)
 
 
 def _split_config(
-    fields: tuple, config: Any, path: str, errors: _Errors, *, partial: bool, has_secrets: set[str]
+    operation: Operation,
+    config: Any,
+    path: str,
+    errors: _Errors,
+    *,
+    partial: bool,
+    has_secrets: set[str],
 ) -> tuple[dict, dict]:
     if config is None:
         config = {}
     if not isinstance(config, dict):
         errors.add(path, "must be an object")
         return {}, {}
-    secret = field_types.secret_keys(fields)
+    secret = field_types.secret_keys(operation.fields)
     given_secrets = {k: v for k, v in config.items() if k in secret and v not in (None, "")}
     public = {k: v for k, v in config.items() if k not in secret}
     # A secret that is stored already counts as given, though it is never sent back.
     check = {**public, **given_secrets, **{k: "stored" for k in has_secrets - set(given_secrets)}}
-    clean, field_errors = field_types.validate(fields, check, resolved=False, partial=partial)
+    clean, field_errors = operation.validate(check, resolved=False, partial=partial)
     for key, message in field_errors.items():
         errors.add(f"{path}.{key}" if key else path, message)
     public_clean = {k: v for k, v in clean.items() if k not in secret}
@@ -174,7 +181,7 @@ def _clean_trigger(team, trigger, clean: CleanDefinition, errors: _Errors, *, ex
     same = existing is not None and existing.trigger_connector == connector.key
     stored = set(existing.get_secrets()) if same and existing.has_secrets else set()
     clean.trigger_config, secrets = _split_config(
-        operation.fields, trigger.get("config"), "trigger.config", errors,
+        operation, trigger.get("config"), "trigger.config", errors,
         partial=partial, has_secrets=stored,
     )  # fmt: skip
     clean.trigger_secrets = secrets
@@ -230,7 +237,7 @@ def _clean_steps(team, steps, clean: CleanDefinition, errors: _Errors, *, existi
             else set()
         )
         config, secrets = _split_config(
-            action.fields, step.get("config"), f"{path}.config", errors,
+            action, step.get("config"), f"{path}.config", errors,
             partial=partial, has_secrets=kept,
         )  # fmt: skip
         _check_references(config, keys, f"{path}.config", errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -97,7 +98,6 @@ def webhook_url_for(automation: Automation, *, role: str | None, request=None) -
 
 def webhook_url(automation: Automation, request=None) -> str | None:
     """The URL a caller uses to start this automation, as users should see it."""
-    from django.conf import settings
     from django.urls import reverse
 
     from connectors import registry
@@ -110,8 +110,15 @@ def webhook_url(automation: Automation, request=None) -> str | None:
     if delivery not in ("http", "contentstack"):
         return None
     path = reverse(f"hooks:{delivery}", args=[automation.webhook_token])
-    if settings.PUBLIC_BASE_URL:
-        return settings.PUBLIC_BASE_URL + path
+    base = public_hooks_base()
+    if base:
+        return base + path
     if request is not None:
         return request.build_absolute_uri(path)
     return path
+
+
+def public_hooks_base() -> str:
+    """Where services reach the webhooks: their own host (HOOKS_BASE_URL) when set, else
+    the platform's public address, else "" (URLs are then shown relative to a request)."""
+    return settings.HOOKS_BASE_URL or settings.PUBLIC_BASE_URL

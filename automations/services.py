@@ -152,14 +152,14 @@ def _trigger_identity(automation: Automation) -> tuple:
 
 
 def _trigger_setup(automation: Automation) -> TriggerSetup:
-    from automations.selectors import webhook_url
+    from automations.selectors import public_hooks_base, webhook_url
 
     account = _trigger_account(automation)
     return TriggerSetup(
         config=automation.trigger_config,
         secrets=automation.get_secrets(),
         credentials=account.credentials() if account else {},
-        hook_url=webhook_url(automation) if settings.PUBLIC_BASE_URL else None,
+        hook_url=webhook_url(automation) if public_hooks_base() else None,
         automation_name=automation.name,
     )
 
@@ -216,7 +216,7 @@ def _generate_secrets(automation: Automation, trigger) -> None:
     missing = [key for key in trigger.generated_secrets if not stored.get(key)]
     if not missing:
         return
-    if not settings.PUBLIC_BASE_URL:
+    if not settings.PUBLIC_BASE_URL and not settings.HOOKS_BASE_URL:
         labels = {f.key: f.label for f in trigger.fields}
         names = ", ".join(labels.get(key, key) for key in missing)
         raise ValidationError(

@@ -2,7 +2,9 @@
 
 Every refusal answers with a JSON error and a precise status, and none of them creates
 an execution: unknown token 404, inactive 409, wrong key 401, too large 413, bad JSON
-400, wrong method 405.
+400, wrong method 405. ``automations.middleware.HooksMiddleware`` adds what every answer
+under /hooks/ carries (its sandbox headers, the hooks host, a 503 when the database is
+down).
 """
 
 from __future__ import annotations
@@ -19,16 +21,14 @@ from accounts import selectors as account_selectors
 from automations import services
 from automations.engine.conditions import conditions_hold
 from automations.engine.plans import plan_for_token
+from automations.engine.recorder import redact, secret_values
 from automations.engine.runner import Plan
-from automations.engine.start import run_inline
+from automations.engine.start import answer_inline
 from automations.models import DeliveryReceipt, Status
 from connectors import registry
 from connectors.base import EventIgnored, InboundEvent, Trigger, TriggerRejected
 
 logger = logging.getLogger(__name__)
-
-# Headers Django computes itself, or that belong to one hop only.
-_UNSAFE_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"}
 
 
 def error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -44,7 +44,7 @@ def read_event(request: HttpRequest) -> InboundEvent | JsonResponse:
         declared = 0
     if declared > limit:
         return error(413, f"The body is larger than {limit} bytes.")
-    body = request.read(limit + 1)
+    body = _read_body(request, limit)
     if len(body) > limit:
         return error(413, f"The body is larger than {limit} bytes.")
     query: dict[str, Any] = {}
@@ -57,6 +57,22 @@ def read_event(request: HttpRequest) -> InboundEvent | JsonResponse:
         body=body,
         content_type=request.content_type or "",
     )
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the body. A chunked body has no Content-Length, and
+    Django then reads nothing; a server that ends the input itself (gunicorn; the WSGI
+    flag wsgi.input_terminated) lets it be read to its end."""
+    if request.META.get("CONTENT_LENGTH") or not request.META.get("wsgi.input_terminated"):
+        return request.read(limit + 1)
+    stream, chunks, size = request.META["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def accept_event(
@@ -73,14 +89,16 @@ def accept_event(
     except account_selectors.AccountOfAnotherTeam as exc:
         return error(409, exc.message)
     credentials = account.credentials() if account else {}
+    secrets = automation.get_secrets()
     try:
-        return trigger.accept(
-            event, automation.trigger_config, automation.get_secrets(), credentials
-        )
+        output = trigger.accept(event, automation.trigger_config, secrets, credentials)
     except TriggerRejected as exc:
         return error(exc.status, exc.message)
     except EventIgnored as exc:
         return JsonResponse({"status": "ignored", "reason": str(exc)})
+    # A caller may repeat the trigger's secret anywhere (a body field, another header):
+    # the stored, shown and run trigger output never holds it.
+    return redact(output, secret_values(list(secrets.values())))
 
 
 def _first_delivery(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> bool:
@@ -105,15 +123,17 @@ def start(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> HttpResponse:
     if not plan.responds:
         execution = services.execution_enqueue(automation=automation, trigger_output=output)
         return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
-    execution = run_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
+    execution, answer = answer_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
     if execution.status == Status.TIMED_OUT:
         return error(504, execution.error or "The run took too long.", execution_id=execution.pk)
-    if execution.status != Status.SUCCEEDED or execution.response is None:
+    if execution.status != Status.SUCCEEDED or answer is None:
         return error(502, execution.error or "The run failed.", execution_id=execution.pk)
-    return build_response(execution.response)
+    return build_response(answer)
 
 
 def build_response(answer: dict[str, Any]) -> HttpResponse:
+    """The Response step's answer. Its headers passed the action's checks before the
+    step succeeded (no cookies, policies or hop-by-hop headers, no line breaks)."""
     body = answer.get("body")
     if isinstance(body, str):
         response = HttpResponse(body, status=answer.get("status", 200))
@@ -121,8 +141,7 @@ def build_response(answer: dict[str, Any]) -> HttpResponse:
     else:
         response = JsonResponse(body, status=answer.get("status", 200), safe=False)
     for name, value in (answer.get("headers") or {}).items():
-        if name.lower() not in _UNSAFE_HEADERS:
-            response[name] = value
+        response[name] = value
     return response
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from cryptography.fernet import Fernet
@@ -59,6 +60,16 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+# Webhooks on a host of their own (https://hooks.example.com): what an automation
+# answers then never shares an origin with the wizard. /hooks/ on any other host is 404.
+HOOKS_BASE_URL = env.str("HOOKS_BASE_URL", default="").rstrip("/")
+_hooks_host = urlsplit(HOOKS_BASE_URL).hostname if HOOKS_BASE_URL else None
+if HOOKS_BASE_URL and (not _hooks_host or not HOOKS_BASE_URL.startswith(("http://", "https://"))):
+    raise ImproperlyConfigured(
+        f"HOOKS_BASE_URL must be a URL such as https://hooks.example.com, not {HOOKS_BASE_URL!r}."
+    )
+if _hooks_host and _hooks_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_hooks_host)
 # Hosts and CIDR networks that the guarded HTTP client may reach although private.
 OUTBOUND_ALLOWLIST = env.list("OUTBOUND_ALLOWLIST", default=[])
 
@@ -81,6 +92,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the headers every webhook answer carries are set last.
+    "automations.middleware.HooksMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -225,6 +238,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "automations.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -258,9 +276,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Webhook tokens shortened and ?key= values removed: on the handler for every line
+    # it writes, and on the loggers that log request paths, so that the record itself
+    # is safe for any other handler too.
+    "filters": {"hook_secrets": {"()": "config.log_filters.HookSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["hook_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django.request": {"filters": ["hook_secrets"]},
+        "django.server": {"filters": ["hook_secrets"]},
         "django.db.backends": {"level": "WARNING"},
         # Request lines of the SDK's HTTP client: noise at INFO.
         "httpx2": {"level": "WARNING"},

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from connectors import fields as field_types
+
 if TYPE_CHECKING:
     from connectors.fields import Field
 
@@ -101,6 +103,29 @@ class Operation:
     description: ClassVar[str] = ""
     fields: ClassVar[tuple[Field, ...]] = ()
     needs_account: ClassVar[bool] = False
+
+    def validate(
+        self,
+        config: dict[str, Any] | None,
+        *,
+        resolved: bool,
+        partial: bool = False,
+        fields: tuple[Field, ...] | list[Field] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The one validation of a config, at save time and at run time: each field
+        against its declaration, then ``check``. Returns (clean config, {key: message})."""
+        clean, errors = field_types.validate(
+            self.fields if fields is None else fields, config, resolved=resolved, partial=partial
+        )
+        for key, message in self.check(clean, resolved=resolved).items():
+            errors.setdefault(key, message)
+        return clean, errors
+
+    def check(self, config: dict[str, Any], *, resolved: bool) -> dict[str, str]:
+        """Rules that join fields or go beyond a field's type: {field key: message}.
+        At save time (``resolved`` False) a value may still hold a reference
+        (``fields.is_reference``); check what is literal, the rest is checked at run time."""
+        return {}
 
 
 class Action(Operation):

@@ -51,6 +51,12 @@ def cap_output(value: Any, size: int | None = None) -> tuple[Any, bool]:
     return {TRUNCATED_KEY: True, "size_bytes": len(text.encode()), "preview": preview}, True
 
 
+def secret_values(values: list[Any]) -> frozenset[str]:
+    """The values worth redacting: short ones would redact ordinary words, and secrets
+    worth the name are longer."""
+    return frozenset(str(v) for v in values if isinstance(v, str | int) and len(str(v)) >= 6)
+
+
 class Recorder:
     def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
         self.execution = execution
@@ -58,10 +64,12 @@ class Recorder:
         # Step runs as field values: model instances are made only when the ORM writes.
         self.pending: list[dict[str, Any]] = []
         self.children: list[Recorder] = []
+        # What a Response step answered, redacted but whole: the caller gets it all,
+        # the log keeps at most STEP_OUTPUT_MAX_BYTES of it.
+        self.answer: Any = None
 
     def add_secrets(self, values: list[Any]) -> None:
-        # Short values would redact ordinary words; secrets worth the name are longer.
-        extra = {str(v) for v in values if isinstance(v, str | int) and len(str(v)) >= 6}
+        extra = secret_values(values)
         if extra - self.secrets:
             self.secrets = self.secrets | extra
 
@@ -101,7 +109,8 @@ class Recorder:
         execution = self.execution
         execution.status = status
         execution.error = redact(error, self.secrets)
-        execution.response = redact(response, self.secrets) if response is not None else None
+        self.answer = redact(response, self.secrets) if response is not None else None
+        execution.response = cap_output(self.answer)[0] if self.answer is not None else None
         execution.tokens_used = tokens
         execution.finished_at = timezone.now()
         if execution.started_at:

@@ -226,7 +226,7 @@ class Runner:
                 resolved[key] = resolve(value, data)
             except BadReference as exc:
                 raise StepFailed(f"field '{key}': {exc.message}") from None
-        clean, errors = field_types.validate(action.fields, resolved, resolved=True)
+        clean, errors = action.validate(resolved, resolved=True)
         if errors:
             raise StepFailed(
                 "; ".join(f"field '{key}' {message}" for key, message in errors.items())

@@ -16,13 +16,22 @@ def run_inline(
     plan: Plan, trigger_output: Any, *, is_test: bool = False, timeout: float | None = None
 ) -> Execution:
     """Run now, in this process; the log is written once, at the end."""
+    return answer_inline(plan, trigger_output, is_test=is_test, timeout=timeout)[0]
+
+
+def answer_inline(
+    plan: Plan, trigger_output: Any, *, is_test: bool = False, timeout: float | None = None
+) -> tuple[Execution, Any]:
+    """Run now for an HTTP caller: the execution, and the Response step's answer in full
+    (``execution.response`` keeps a capped copy), or None."""
     limit = min(settings.RUN_TIME_LIMIT, timeout) if timeout else settings.RUN_TIME_LIMIT
     execution = Execution(
         automation=plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
         is_test=is_test, started_at=timezone.now(),
     )  # fmt: skip
-    Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False).run()
-    return execution
+    runner = Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False)
+    runner.run()
+    return execution, runner.recorder.answer
 
 
 def claim(execution_id: int) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from connectors import fields as f
+from connectors import jsondata
 from connectors.base import InboundEvent, Trigger, TriggerRejected
 
 KEY_HEADER = "x-switchboard-key"
@@ -22,7 +23,9 @@ def parse_body(event: InboundEvent) -> Any:
         return None
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            return json.loads(event.body)
+            return jsondata.loads(event.body)
+        except jsondata.TooDeep as exc:
+            raise TriggerRejected(400, str(exc)) from None
         except UnicodeDecodeError:
             raise TriggerRejected(400, "The body is not valid UTF-8 JSON.") from None
         except json.JSONDecodeError as exc:

@@ -97,7 +97,7 @@ def test_the_step_inline_checks_config_against_the_action(staff, team):
     }  # fmt: skip
     response = staff.post(f"/admin/automations/automation/{automation.pk}/change/", data)
     assert response.status_code == 200
-    assert "status: must be a number between 100 and 599" in response.content.decode()
+    assert "status: must be a number between 200 and 599" in response.content.decode()
     data["steps-0-config"] = '{"status": 201}'
     response = staff.post(f"/admin/automations/automation/{automation.pk}/change/", data)
     assert response.status_code == 302

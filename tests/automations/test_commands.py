@@ -49,7 +49,7 @@ def test_import_reports_problems_with_paths(team, tmp_path):
     source = tmp_path / "doc.json"
     source.write_text(json.dumps(doc))
     with pytest.raises(
-        CommandError, match=r"steps\[1\].config.status: must be a number between 100 and 599"
+        CommandError, match=r"steps\[1\].config.status: must be a number between 200 and 599"
     ):
         call_command("import_automation", str(source), team=team.slug, project="P")
 

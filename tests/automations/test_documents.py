@@ -91,7 +91,7 @@ def test_import_reports_each_problem_with_its_json_path(team):
     doc["steps"].append({"key": "Bad Key", "connector": "nope", "action": "x"})
     doc["trigger"]["conditions"][0]["operator"] = "sounds_like"
     errors = _errors(team, doc)
-    assert errors["steps[1].config.status"] == "must be a number between 100 and 599"
+    assert errors["steps[1].config.status"] == "must be a number between 200 and 599"
     assert errors["steps[0].config.method"] == "must be one of: GET, POST, PUT, PATCH, DELETE"
     assert errors["steps[2].key"] == "'reply' is used by an earlier step"
     assert errors["steps[2].action"].startswith("Response has no action 'shout'")

@@ -87,7 +87,7 @@ def test_a_form_with_an_error_keeps_what_was_typed(member, automation):
         "connector": "response", "action": "respond", "name": "Reply", "status": "700", "body": "kept text",
     })  # fmt: skip
     html = response.content.decode()
-    assert "must be a number between 100 and 599" in html
+    assert "must be a number between 200 and 599" in html
     assert "kept text" in html and 'value="700"' in html
     assert automation.steps.get().config == before
 

@@ -1,0 +1,52 @@
+"""Webhook tokens and keys kept out of logs.
+
+A hook URL is a bearer credential (/hooks/<token>/), and a caller may send the
+trigger's key as ``?key=``. Django logs request paths (``Not Found: /hooks/...``), the
+development server and gunicorn log whole request lines: every line is rewritten here
+with the token shortened to its first four characters and the key's value removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from gunicorn.glogging import Logger as GunicornBaseLogger
+
+_HOOK_TOKEN = re.compile(r"(/hooks/(?:contentstack/)?)([^/?#\s\"']{4})[^/?#\s\"']+")
+_KEY_PARAM = re.compile(r"((?:^|[?&;])key=)[^&#\s\"']*", re.IGNORECASE)
+
+
+def redact_hook_secrets(text: str) -> str:
+    if "/hooks/" not in text and "key=" not in text.lower():
+        return text
+    return _KEY_PARAM.sub(r"\1[removed]", _HOOK_TOKEN.sub(r"\1\2…", text))
+
+
+class HookSecretsFilter(logging.Filter):
+    """Rewrites a record's message in place, so every handler sees the safe text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it when it formats
+            return True
+        safe = redact_hook_secrets(message)
+        if safe != message:
+            record.msg, record.args = safe, None
+        return True
+
+
+class GunicornLogger(GunicornBaseLogger):
+    """gunicorn's logger with the same rewriting of the access log's request line, path
+    and query (``--logger-class config.log_filters.GunicornLogger``)."""
+
+    def atoms(
+        self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta
+    ) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        # Every text atom: the request line, path and query, and headers such as the
+        # Referer that may repeat a hook URL.
+        return {k: redact_hook_secrets(v) if isinstance(v, str) else v for k, v in atoms.items()}
