@@ -94,7 +94,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that the headers every webhook answer carries are set last.
     "automations.middleware.HooksMiddleware",
+    # Probes answer before host checks, the HTTPS redirect and sessions (see config/health.py).
+    "config.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself: hashed names, compressed, cached for a year.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -187,6 +191,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # `collectstatic` writes hashed, compressed copies; WhiteNoise serves those with
+    # far-future cache headers, since a changed file gets a new name.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 LOGIN_URL = "wizard:login"
 LOGIN_REDIRECT_URL = "/"
@@ -272,19 +282,32 @@ OUTBOUND_MAX_BYTES = env.int("OUTBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 RETRY_BASE_DELAY = env.float("RETRY_BASE_DELAY", default=1.0)
 RETRY_MAX_DELAY = env.float("RETRY_MAX_DELAY", default=60.0)
 
+# /metrics: answered only to a bearer of METRICS_TOKEN or from METRICS_ALLOWED_IPS
+# (addresses or CIDR networks); 404 when neither is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # One line per event; every line written during a run names its execution and team.
     # Webhook tokens shortened and ?key= values removed: on the handler for every line
     # it writes, and on the loggers that log request paths, so that the record itself
     # is safe for any other handler too.
-    "filters": {"hook_secrets": {"()": "config.log_filters.HookSecretsFilter"}},
+    "filters": {
+        "run": {"()": "config.logs.RunContextFilter"},
+        "hook_secrets": {"()": "config.log_filters.HookSecretsFilter"},
+    },
+    "formatters": {
+        "plain": {"()": "config.logs.OneLineFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["hook_secrets"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["run", "hook_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -17,3 +17,11 @@ os.environ.setdefault("DATA_DIR", os.path.join(os.path.dirname(__file__), "..", 
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests render templates without running collectstatic first: no manifest to look names up in.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Static files are looked up per request: a test run has no collected STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = True

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from automations import metrics
 from automations.engine import inserts
 from automations.models import Execution, StepRun
 
@@ -91,6 +92,10 @@ class Recorder:
         reused: bool = False,
         output_size: int | None = None,
     ) -> None:
+        metrics.step_finished(
+            connector=connector, action=action, status=status, duration_ms=duration_ms,
+            attempts=attempts,
+        )  # fmt: skip
         stored_output, truncated = cap_output(redact(output, self.secrets), output_size)
         self.pending.append(
             {
@@ -106,6 +111,7 @@ class Recorder:
     def finish(
         self, *, status: str, error: str = "", response: Any = None, tokens: int = 0
     ) -> None:
+        metrics.execution_finished(status)
         execution = self.execution
         execution.status = status
         execution.error = redact(error, self.secrets)

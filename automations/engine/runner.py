@@ -23,9 +23,11 @@ from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.models import ConnectedAccount
+from automations import metrics
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, resolve
 from automations.models import Automation, Execution, Status, Step
+from config.logs import run_context
 from connectors import fields as field_types
 from connectors import registry
 from connectors.base import Action, ConnectorError, RunContext
@@ -124,6 +126,14 @@ class Runner:
     # -- the run ----------------------------------------------------------------------
 
     def run(self, *, flush: bool = True) -> Execution:
+        metrics.execution_started()
+        automation = self.plan.automation
+        with run_context(
+            execution=self.execution.pk, automation=automation.pk, team=automation.team_id
+        ):
+            return self._run(flush=flush)
+
+    def _run(self, *, flush: bool) -> Execution:
         execution = self.execution
         data: dict[str, Any] = {"trigger": execution.trigger_output, "steps": {}}
         response = None

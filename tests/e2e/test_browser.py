@@ -8,16 +8,16 @@ import shutil
 
 import pytest
 
+from tests.support.required import require
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
 def browser_page():
+    require(os.path.exists(CHROMIUM), "Debian's chromium")
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test
     # makes around it are still plain synchronous ones.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -5,17 +5,39 @@ from __future__ import annotations
 
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _check_port_free(addr: str) -> None:
+    host, _, port = addr.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        number = int(port)
+    except ValueError:
+        raise CommandError(
+            f"{addr!r} is not an address: use HOST:PORT, e.g. 127.0.0.1:8001."
+        ) from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, number))
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on {addr}: {exc.strerror}. Another program (perhaps another "
+                f"Switchboard) is using it. Stop it, or choose another port: "
+                f"make run PORT=8001 (or ADDR=127.0.0.1:8001)."
+            ) from None
 
 
 class Command(BaseCommand):
@@ -25,7 +47,11 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000")
 
     def handle(self, *args, addr: str, **options):
+        # Checked before anything else happens: a taken port would otherwise fail only
+        # after the start message, inside the web server's own traceback.
+        _check_port_free(addr)
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         call_command("setup_schedules", verbosity=0)
         self._first_admin(addr)
         # A SIGTERM (from a supervisor, or `timeout`) stops the children like Ctrl-C does.
