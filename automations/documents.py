@@ -53,3 +53,14 @@ def document_definition(document: Any) -> tuple[dict[str, Any], dict[str, str]]:
     if document.get("format") != FORMAT:
         return {}, {"format": f"must be {FORMAT!r}"}
     return {key: value for key, value in document.items() if key != "format"}, {}
+
+
+def automation_definition(automation: Automation) -> dict[str, Any]:
+    """The automation as a definition with account ids (secrets left out)."""
+    document = automation_to_document(automation)
+    document.pop("format")
+    document["trigger"]["account"] = automation.trigger_account_id
+    accounts = dict(automation.steps.values_list("key", "account_id"))
+    for step in document["steps"]:
+        step["account"] = accounts.get(step["key"])
+    return document

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Membership, Role
-from automations import selectors, services
+from automations import documents, selectors, services
 from automations.blueprints import blueprints
 from automations.models import Automation, Project
 from automations.views.forms import ConfigForm, add_path_errors
@@ -270,7 +270,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         sub_automations=selectors.sub_automation_names(project_id=automation.project_id),
     )
     if request.method == "POST" and not form.row_change and form.is_valid():
-        definition = services.automation_definition(automation)
+        definition = documents.automation_definition(automation)
         steps = definition["steps"]
         new_key = step.key if step else _step_key(automation, action.key)
         item = {
@@ -362,7 +362,7 @@ def step_test(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 @require_POST
 def step_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     automation = _automation_for(request, pk, write=True)
-    steps = [s for s in services.automation_definition(automation)["steps"] if s["key"] != key]
+    steps = [s for s in documents.automation_definition(automation)["steps"] if s["key"] != key]
     try:
         services.automation_update(automation=automation, data={"steps": steps}, partial=True)
     except ValidationError as exc:
