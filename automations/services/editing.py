@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import crypto
+from accounts.services import account_rotate_encryption
 from automations import documents
 from automations.blueprints import blueprint
 from automations.definitions import CleanDefinition, clean_definition
@@ -170,7 +171,6 @@ def automation_export(*, automation: Automation) -> dict[str, Any]:
 def secrets_rotate() -> int:
     """Re-encrypt every stored secret (accounts, trigger and step secrets) under the
     newest key, so that old keys can be dropped."""
-    from accounts.services import account_rotate_encryption
 
     count = account_rotate_encryption()
     for model in (Automation, Step):

@@ -13,6 +13,7 @@ from django_q.tasks import async_task
 
 from automations.engine.conditions import conditions_hold
 from automations.engine.runner import load_plan
+from automations.engine.start import run_inline, run_queued
 from automations.models import Automation, DeliveryReceipt, Execution, Status
 from connectors import registry
 from connectors.base import ConnectorError
@@ -86,7 +87,6 @@ def automation_run(
     *, automation: Automation, payload: Any, wait: bool = False, is_test: bool = False
 ) -> Execution:
     """Start a run with ``payload`` as the event: queued, or inline when ``wait``."""
-    from automations.engine.start import run_inline
 
     if not automation.trigger_connector:
         raise ValidationError({"trigger": "is not configured yet"})
@@ -104,7 +104,6 @@ def automation_run(
 def automation_run_scheduled(*, automation_id: int) -> Execution | None:
     """A schedule's tick: run now in this worker, unless the automation was switched off
     or its conditions do not hold."""
-    from automations.engine.start import run_queued
 
     automation = Automation.objects.filter(pk=automation_id, active=True).first()
     if automation is None:
