@@ -58,7 +58,8 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
-# Hosts and CIDR networks that the guarded HTTP client may reach although private.
+# Hosts and CIDR networks that the guarded HTTP client may reach although private; an
+# entry may name one port (host:port, cidr:port, [ipv6]:port), otherwise every port.
 OUTBOUND_ALLOWLIST = env.list("OUTBOUND_ALLOWLIST", default=[])
 
 INSTALLED_APPS = [
