@@ -33,9 +33,10 @@ class ContentstackConnector(Connector):
             "Custom base URL",
             required=False,
             help="For the custom region: scheme, host and port, e.g. https://cms.example.com",
+            single_line=True,
         ),
-        f.Field("api_key", "Stack API key"),
-        f.Field("management_token", "Management token", secret=True),
+        f.Field("api_key", "Stack API key", single_line=True),
+        f.Field("management_token", "Management token", secret=True, single_line=True),
     )
     triggers = (EntryTrigger, AssetTrigger)
     actions = (
