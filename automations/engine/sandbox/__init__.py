@@ -12,6 +12,8 @@ gigabytes and nested loops run for as long as they like. Here:
   number not ``MAX_INT_BITS`` bits;
 - the filters that repeat text or build lists check their arguments first, and every
   filter's result is checked;
+- every list, tuple and dict a template writes out is measured as it would print
+  (a part it holds twice counts twice), so no value can print larger than the cap;
 - every buffer a template writes into (``{% set %}`` and ``{% filter %}`` blocks) and
   ``~`` joins count against MAX_RENDERED_BYTES, and the caller streams the output
   through ``bounded_render``, which counts it too;
