@@ -70,7 +70,8 @@ if HOOKS_BASE_URL and (not _hooks_host or not HOOKS_BASE_URL.startswith(("http:/
     )
 if _hooks_host and _hooks_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(_hooks_host)
-# Hosts and CIDR networks that the guarded HTTP client may reach although private.
+# Hosts and CIDR networks that the guarded HTTP client may reach although private; an
+# entry may name one port (host:port, cidr:port, [ipv6]:port), otherwise every port.
 OUTBOUND_ALLOWLIST = env.list("OUTBOUND_ALLOWLIST", default=[])
 
 INSTALLED_APPS = [
@@ -275,6 +276,9 @@ RUN_TIME_LIMIT = env.float("RUN_TIME_LIMIT", default=600.0)
 MAX_WEBHOOK_BODY = env.int("MAX_WEBHOOK_BODY", default=3 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_WEBHOOK_BODY + 1024
 STEP_OUTPUT_MAX_BYTES = env.int("STEP_OUTPUT_MAX_BYTES", default=256 * 1024)
+# Each value a field's template renders, and the time one field may take to render.
+MAX_RENDERED_BYTES = env.int("MAX_RENDERED_BYTES", default=1024 * 1024)
+MAX_RENDER_SECONDS = env.float("MAX_RENDER_SECONDS", default=2.0)
 EXECUTION_RETENTION_DAYS = env.int("EXECUTION_RETENTION_DAYS", default=30)
 SUB_AUTOMATION_MAX_DEPTH = env.int("SUB_AUTOMATION_MAX_DEPTH", default=5)
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=30.0)

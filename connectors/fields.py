@@ -36,6 +36,9 @@ FIELD_TYPES = (
 )  # fmt: skip
 
 SCHEMA_TYPES = ("string", "number", "integer", "boolean", "object", "array")
+# C0 control characters and DEL: CR and LF end an HTTP header, NUL ends a C string.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS_REFUSED = "may not contain control characters (line breaks, tabs, NUL)"
 _SCHEMA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -64,6 +67,8 @@ class Field:
     depends_on: tuple[str, ...] = ()
     roles: tuple[str, ...] = ("system", "user", "assistant")
     object_only: bool = False
+    # The value goes into a URL path or an HTTP header: no control characters.
+    single_line: bool = False
 
     def describe(self) -> dict[str, Any]:
         data = asdict(self)
@@ -71,6 +76,10 @@ class Field:
         data["depends_on"] = list(self.depends_on)
         data["roles"] = list(self.roles) if self.type == MESSAGES else []
         return data
+
+
+def has_control_characters(value: str) -> bool:
+    return _CONTROL_CHARACTERS.search(value) is not None
 
 
 def is_reference(value: Any) -> bool:
@@ -123,6 +132,8 @@ def clean_value(f: Field, value: Any, *, resolved: bool) -> Any:
 
 def _text(f: Field, value: Any, resolved: bool) -> str:
     if isinstance(value, str):
+        if f.single_line and has_control_characters(value):
+            raise FieldError(CONTROL_CHARACTERS_REFUSED)
         return value
     if isinstance(value, bool | int | float):
         return json.dumps(value)

@@ -3,9 +3,12 @@ supplied.
 
 Each hop (the first request and every redirect) resolves the host once, refuses the
 request if any address it resolves to is private, loopback, link-local (cloud
-metadata), multicast, reserved or otherwise not global, and then connects to the very
-address it checked, so a DNS answer cannot change between check and use. Hosts and
-networks in OUTBOUND_ALLOWLIST are let through. Time and response size are capped.
+metadata), multicast, reserved or otherwise not global, or a tunnel or translation
+address that can lead to one (6to4, Teredo, NAT64 to a private IPv4), and then connects
+to the very address it checked, so a DNS answer cannot change between check and use.
+Hosts and networks in OUTBOUND_ALLOWLIST are let through, on one port when the entry
+names one (``127.0.0.1:11434``, ``[::1]:8080``, ``10.0.0.0/8:443``), else on every
+port. Time and response size are capped.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import functools
 import ipaddress
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
 
 from connectors.base import ConnectorError
@@ -27,6 +32,19 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Special-purpose ranges that Python's ipaddress counts as global, and tunnels whose
+# relays would carry a request on to whatever IPv4 address the IPv6 one embeds.
+_REFUSED_NETWORKS = (
+    (ipaddress.ip_network("192.0.0.0/24"), "an IETF protocol assignment address"),
+    (ipaddress.ip_network("2002::/16"), "a 6to4 address (a tunnel to an IPv4 address)"),
+    (ipaddress.ip_network("2001::/32"), "a Teredo address (a tunnel to an IPv4 address)"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "a local-use NAT64 address"),
+)
+# Well-known NAT64: the gateway connects to the IPv4 address in the last 32 bits, which
+# is checked like any other (IPv6-only networks reach every IPv4 site this way).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class OutboundRefused(ConnectorError):
@@ -42,6 +60,13 @@ def address_refusal(address: IPAddress) -> str | None:
     """Why an address may not be reached, or None when it may."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address in _NAT64:
+        embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        reason = address_refusal(embedded)
+        return f"{address} is a NAT64 address for {embedded}, and {reason}" if reason else None
+    for network, kind in _REFUSED_NETWORKS:
+        if address.version == network.version and address in network:
+            return f"{address} is {kind}"
     if address.is_loopback:
         return f"{address} is a loopback address"
     if address.is_link_local:
@@ -59,24 +84,55 @@ def address_refusal(address: IPAddress) -> str | None:
     return None
 
 
-def _allowlist() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    hosts: set[str] = set()
-    networks = []
-    for entry in settings.OUTBOUND_ALLOWLIST:
-        entry = entry.strip().lower()
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            hosts.add(entry)
-    return hosts, networks
+@dataclass(frozen=True)
+class _Allowed:
+    """One OUTBOUND_ALLOWLIST entry: a host name or a network, on one port or on all."""
+
+    host: str | None
+    network: IPNetwork | None
+    port: int | None
+
+    def allows(self, host: str, address: IPAddress, port: int) -> bool:
+        if self.port is not None and self.port != port:
+            return False
+        if self.host is not None:
+            return self.host == host
+        return address.version == self.network.version and address in self.network
+
+
+def _allowed(entry: str) -> _Allowed:
+    """Parse ``host``, ``host:port``, ``1.2.3.4[:port]``, ``::1``, ``[::1][:port]``,
+    ``10.0.0.0/8[:port]``, ``fd00::/8[:port]`` or ``[fd00::/8][:port]``."""
+    text, port = entry, None
+    if text.startswith("["):
+        inside, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise ImproperlyConfigured(f"OUTBOUND_ALLOWLIST: {entry!r} is not host[:port].")
+        text, port = inside, rest[1:] if rest else None
+    elif "/" in text:
+        address, _, prefix = text.partition("/")
+        prefix, colon, port = prefix.partition(":")
+        text, port = f"{address}/{prefix}", port if colon else None
+    elif text.count(":") == 1:
+        text, _, port = text.partition(":")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ImproperlyConfigured(f"OUTBOUND_ALLOWLIST: {entry!r} has no valid port.")
+    number = int(port) if port is not None else None
+    try:
+        return _Allowed(None, ipaddress.ip_network(text, strict=False), number)
+    except ValueError:
+        return _Allowed(text, None, number)
+
+
+def _allowlist() -> list[_Allowed]:
+    entries = (entry.strip().lower() for entry in settings.OUTBOUND_ALLOWLIST)
+    return [_allowed(entry) for entry in entries if entry]
 
 
 def resolve_checked(host: str, port: int) -> str:
     """Resolve ``host`` and return one address to connect to, or raise OutboundRefused."""
     host = host.strip("[]").lower()
-    allowed_hosts, allowed_networks = _allowlist()
+    allowed = _allowlist()
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -88,7 +144,7 @@ def resolve_checked(host: str, port: int) -> str:
         raise ConnectorError(f"The host {host} has no address.", retryable=True)
     for raw in addresses:
         address = ipaddress.ip_address(raw.split("%")[0])
-        if host in allowed_hosts or any(address in network for network in allowed_networks):
+        if any(rule.allows(host, address, port) for rule in allowed):
             continue
         reason = address_refusal(address)
         if reason:

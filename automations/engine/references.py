@@ -6,6 +6,7 @@ sandbox, restricted further so that only JSON keys and list indexes can be looke
 no Python attribute, method or global is reachable. A field that is exactly one
 reference keeps the referenced value's JSON type; mixed text renders to a string.
 Every referenced path is checked before rendering, so a missing one is reported by name.
+Compiling and rendering are bounded in size and time (see ``sandbox``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any
 
 from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from automations.engine.sandbox import (
+    BoundedSandbox,
+    RenderRefused,
+    bounded_render,
+    fold_check,
+    render_budget,
+)
 
 ROOTS = ("trigger", "steps")
 MISSING = object()
@@ -52,7 +60,7 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-class _JsonSandbox(ImmutableSandboxedEnvironment):
+class _JsonSandbox(BoundedSandbox):
     def getattr(self, obj: Any, attribute: str) -> Any:
         return self._get(obj, attribute)
 
@@ -70,7 +78,6 @@ class _JsonSandbox(ImmutableSandboxedEnvironment):
 
 
 _env = _JsonSandbox(undefined=StrictUndefined, finalize=_finalize, autoescape=False)
-_env.globals.clear()
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,8 @@ def _compile(source: str) -> _Compiled:
         tree = _env.parse(source)
     except TemplateSyntaxError as exc:
         raise BadReference(f"has a malformed reference: {exc.message}") from None
+    except RecursionError:
+        raise BadReference("has a reference nested too deeply") from None
     loaded = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     unknown = sorted(loaded - stored - set(ROOTS) - {"loop"})
@@ -129,8 +138,20 @@ def _compile(source: str) -> _Compiled:
         ]  # fmt: skip
         if len(parts) == 1:
             single = _chain(parts[0])
-    template = None if single else _env.from_string(tree)
+    template = None if single else _template(tree)
     return _Compiled(template=template, single=single, paths=tuple(dict.fromkeys(found)))
+
+
+def _template(tree: nodes.Template) -> Any:
+    try:
+        fold_check(_env, tree)
+        return _env.from_string(tree)
+    except RenderRefused as exc:
+        raise BadReference(exc.message) from None
+    except TemplateSyntaxError as exc:
+        raise BadReference(f"has a malformed reference: {exc.message}") from None
+    except RecursionError:
+        raise BadReference("has a reference nested too deeply") from None
 
 
 def path_text(path: tuple[Any, ...]) -> str:
@@ -156,8 +177,9 @@ def _walk(path: tuple[Any, ...], data: dict[str, Any]) -> Any:
     return value
 
 
-def render(source: str, data: dict[str, Any]) -> Any:
-    """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}}."""
+def render(source: str, data: dict[str, Any], *, deadline: float | None = None) -> Any:
+    """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}}; the
+    render ends by ``deadline`` (time.monotonic()) if that is sooner than its own limit."""
     if "{{" not in source and "{%" not in source:
         return source
     compiled = _compile(source)
@@ -166,21 +188,32 @@ def render(source: str, data: dict[str, Any]) -> Any:
     if compiled.single is not None:
         return _walk(compiled.single, data)
     try:
-        return compiled.template.render(data)
+        with render_budget(deadline):
+            return bounded_render(compiled.template.generate(data))
+    except RenderRefused as exc:
+        raise BadReference(exc.message) from None
     except SecurityError as exc:
         raise BadReference(f"is not allowed: {exc}") from None
     except TemplateError as exc:
         raise BadReference(f"could not be resolved: {exc}") from None
+    except (ArithmeticError, TypeError, ValueError) as exc:
+        raise BadReference(f"could not be resolved: {exc}") from None
 
 
-def resolve(value: Any, data: dict[str, Any]) -> Any:
-    """Resolve every reference inside a JSON value (dicts and lists included)."""
+def resolve(value: Any, data: dict[str, Any], *, deadline: float | None = None) -> Any:
+    """Resolve every reference inside a JSON value (dicts and lists included), within
+    one render time limit."""
+    with render_budget(deadline):
+        return _resolve(value, data)
+
+
+def _resolve(value: Any, data: dict[str, Any]) -> Any:
     if isinstance(value, str):
         return render(value, data)
     if isinstance(value, dict):
-        return {key: resolve(item, data) for key, item in value.items()}
+        return {key: _resolve(item, data) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, data) for item in value]
+        return [_resolve(item, data) for item in value]
     return value
 
 

@@ -233,7 +233,7 @@ class Runner:
         resolved = {}
         for key, value in raw.items():
             try:
-                resolved[key] = resolve(value, data)
+                resolved[key] = resolve(value, data, deadline=self.deadline)
             except BadReference as exc:
                 raise StepFailed(f"field '{key}': {exc.message}") from None
         clean, errors = action.validate(resolved, resolved=True)

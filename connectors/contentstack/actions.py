@@ -7,7 +7,7 @@ from typing import Any
 
 from connectors import fields as f
 from connectors.base import Action, ConnectorError, RunContext
-from connectors.contentstack.client import ContentstackClient
+from connectors.contentstack.client import ContentstackClient, api_path
 from connectors.contentstack.fields import (
     BRANCH,
     CONTENT_TYPE,
@@ -42,6 +42,14 @@ def _entry_body(data: dict[str, Any]) -> dict[str, Any]:
     return data["entry"] if set(data) == {"entry"} and isinstance(data["entry"], dict) else data
 
 
+def _entry_path(params: dict[str, Any]) -> str:
+    return api_path(
+        "/content_types/{content_type}/entries/{entry}",
+        content_type=params["content_type"],
+        entry=params["entry"],
+    )
+
+
 class _EntryAction(Action):
     needs_account = True
 
@@ -70,8 +78,7 @@ class GetEntryAction(_EntryAction):
     fields = (BRANCH, CONTENT_TYPE, ENTRY, LOCALE, INCLUDE_BRANCH)
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
-        path = f"/content_types/{params['content_type']}/entries/{params['entry']}"
-        return self.call(context, "GET", params, path)["entry"]
+        return self.call(context, "GET", params, _entry_path(params))["entry"]
 
 
 class UpdateEntryAction(_EntryAction):
@@ -81,9 +88,8 @@ class UpdateEntryAction(_EntryAction):
     fields = (BRANCH, CONTENT_TYPE, ENTRY, ENTRY_DATA, LOCALE, INCLUDE_BRANCH)
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
-        path = f"/content_types/{params['content_type']}/entries/{params['entry']}"
         body = {"entry": _entry_body(params["entry_data"])}
-        return self.call(context, "PUT", params, path, json=body)["entry"]
+        return self.call(context, "PUT", params, _entry_path(params), json=body)["entry"]
 
 
 class CreateEntryAction(_EntryAction):
@@ -92,7 +98,8 @@ class CreateEntryAction(_EntryAction):
     fields = (BRANCH, CONTENT_TYPE, ENTRY_DATA, LOCALE)
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
-        path = f"/content_types/{params['content_type']}/entries"
+        content_type = params["content_type"]
+        path = api_path("/content_types/{content_type}/entries", content_type=content_type)
         body = {"entry": _entry_body(params["entry_data"])}
         return self.call(context, "POST", params, path, json=body)["entry"]
 
@@ -117,7 +124,7 @@ class PublishEntryAction(_EntryAction):
             raise ConnectorError("Environments must be a list of names.", field="environments")
         locales = params.get("locales") or [params.get("locale") or "en-us"]
         body = {"entry": {"environments": environments, "locales": locales}, "locale": locales[0]}
-        path = f"/content_types/{params['content_type']}/entries/{params['entry']}/publish"
+        path = _entry_path(params) + "/publish"
         answer = self.call(context, "POST", {**params, "locale": None}, path, json=body)
         return {"notice": answer.get("notice"), "environments": environments, "locales": locales}
 

@@ -4,14 +4,18 @@ Ours rather than the official SDK, which keeps headers on a shared, mutable obje
 across calls: here every request carries its own ``api_key``, ``authorization`` and
 ``branch`` headers. It talks through the guarded HTTP client (a custom base URL is the
 user's to choose), with timeouts, and raises ConnectorErrors carrying Contentstack's own
-``error_message`` and ``error_code``; 429 and 5xx say a retry can help.
+``error_message`` and ``error_code``; 429 and 5xx say a retry can help. Values go into
+paths only through ``api_path`` (one percent-encoded segment each) and into headers only
+without control characters, so no value can reach another endpoint or add a header.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from connectors.base import ConnectorError, RunContext
+from connectors.fields import CONTROL_CHARACTERS_REFUSED, has_control_characters
 from connectors.http.request_action import retry_after_seconds
 from connectors.http_client import guarded_session
 
@@ -40,6 +44,36 @@ def base_url(credentials: dict[str, Any]) -> str:
     if region not in REGIONS:
         raise ConnectorError(f"Unknown region {region!r}.", field="region")
     return REGIONS[region][1]
+
+
+def _checked(field: str, value: Any) -> str:
+    text = "" if value is None else str(value)
+    if has_control_characters(text):
+        raise ConnectorError(f"{field} {CONTROL_CHARACTERS_REFUSED}.", field=field)
+    return text
+
+
+def api_path(template: str, **values: Any) -> str:
+    """``api_path("/content_types/{content_type}/entries", content_type=uid)``: each value
+    becomes one percent-encoded path segment (``../webhooks`` cannot climb out of it); an
+    empty value, dots alone or a control character are refused, naming the field."""
+    segments = {}
+    for field, value in values.items():
+        text = _checked(field, value)
+        if not text:
+            raise ConnectorError(f"{field} is required.", field=field)
+        # A segment of dots would climb the path even encoded: requests decodes %2E.
+        if not text.strip("."):
+            raise ConnectorError(f"{field} {text!r} is not a Contentstack uid.", field=field)
+        segments[field] = quote(text, safe="")
+    return template.format(**segments)
+
+
+def _header(field: str, value: Any) -> str:
+    text = _checked(field, value)
+    if not text.isascii():
+        raise ConnectorError(f"{field} must be plain ASCII text.", field=field)
+    return text
 
 
 def _error(response) -> ConnectorError:
@@ -100,9 +134,12 @@ class ContentstackClient:
         files: dict[str, Any] | None = None,
         branch: str | None = None,
     ) -> dict[str, Any]:
-        headers = {"api_key": self.api_key, "authorization": self.token}
+        headers = {
+            "api_key": _header("api_key", self.api_key),
+            "authorization": _header("management_token", self.token),
+        }
         if branch:
-            headers["branch"] = branch
+            headers["branch"] = _header("branch", branch)
         response = self.session.request(
             method,
             self.base + path,

@@ -35,9 +35,10 @@ class ContentstackConnector(Connector):
             required=False,
             routes_secrets=True,
             help="For the custom region: scheme, host and port, e.g. https://cms.example.com",
+            single_line=True,
         ),
-        f.Field("api_key", "Stack API key"),
-        f.Field("management_token", "Management token", secret=True),
+        f.Field("api_key", "Stack API key", single_line=True),
+        f.Field("management_token", "Management token", secret=True, single_line=True),
     )
     triggers = (EntryTrigger, AssetTrigger)
     actions = (

@@ -11,9 +11,15 @@ BRANCH = f.Field(
     lookup="branches",
     required=False,
     help="main when left empty.",
+    single_line=True,
 )
 CONTENT_TYPE = f.Field(
-    "content_type", "Content type", type=f.LOOKUP, lookup="content_types", depends_on=("branch",)
+    "content_type",
+    "Content type",
+    type=f.LOOKUP,
+    lookup="content_types",
+    depends_on=("branch",),
+    single_line=True,
 )
 ENTRY = f.Field(
     "entry",
@@ -22,8 +28,11 @@ ENTRY = f.Field(
     lookup="entries",
     depends_on=("branch", "content_type"),
     help="Search entries by title.",
+    single_line=True,
 )
-LOCALE = f.Field("locale", "Locale", type=f.LOOKUP, lookup="locales", required=False)
+LOCALE = f.Field(
+    "locale", "Locale", type=f.LOOKUP, lookup="locales", required=False, single_line=True
+)
 ENTRY_DATA = f.Field(
     "entry_data",
     "Entry data",

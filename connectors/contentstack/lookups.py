@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from connectors.base import ConnectorError
-from connectors.contentstack.client import ContentstackClient
+from connectors.contentstack.client import ContentstackClient, api_path
 
 
 def _choices(rows: list[dict], value: str, label: str) -> list[dict[str, str]]:
@@ -35,7 +35,7 @@ def lookup(name: str, credentials: dict[str, Any], params: dict[str, Any]) -> li
             if params.get("q"):
                 query["title"] = {"$regex": re.escape(params["q"]), "$options": "i"}
             rows = client.get(
-                f"/content_types/{content_type}/entries",
+                api_path("/content_types/{content_type}/entries", content_type=content_type),
                 params={"query": json.dumps(query), "limit": 50, "only[BASE][]": "title"},
                 branch=branch,
             )["entries"]

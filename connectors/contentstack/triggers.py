@@ -23,7 +23,7 @@ from connectors.base import (
     TriggerRejected,
     TriggerSetup,
 )
-from connectors.contentstack.client import ContentstackClient
+from connectors.contentstack.client import ContentstackClient, api_path
 from connectors.contentstack.fields import BRANCH
 from connectors.http.request_trigger import parse_body
 
@@ -48,7 +48,7 @@ EVENT_CHOICES = (
 EVENT = f.Field("event", "Event", type=f.CHOICE, default="created", choices=EVENT_CHOICES)
 ENVIRONMENT = f.Field(
     "environment", "Environment", type=f.LOOKUP, lookup="environments", required=False,
-    help="For publish events: any environment when empty.",
+    help="For publish events: any environment when empty.", single_line=True,
 )  # fmt: skip
 HEADER_SECRET = f.Field(
     "header_secret", "Webhook secret", secret=True, required=False,
@@ -201,7 +201,7 @@ class ContentstackTrigger(Trigger):
             return
         client = ContentstackClient(setup.credentials)
         try:
-            client.request("DELETE", f"/webhooks/{uid}")
+            client.request("DELETE", api_path("/webhooks/{uid}", uid=uid))
         except ConnectorError as exc:
             if "371" not in exc.message and "doesn't exist" not in exc.message:
                 raise
@@ -219,6 +219,7 @@ class EntryTrigger(ContentstackTrigger):
         f.Field(
             "content_type", "Content type", type=f.LOOKUP, lookup="content_types",
             required=False, depends_on=("branch",), help="Any content type when empty.",
+            single_line=True,
         ),
         ENVIRONMENT,
         BRANCH,
@@ -241,7 +242,7 @@ class EntryTrigger(ContentstackTrigger):
                     raise ConnectorError("The stack has no content types yet.")
                 content_type = types[0]["uid"]
             found = client.get(
-                f"/content_types/{content_type}/entries",
+                api_path("/content_types/{content_type}/entries", content_type=content_type),
                 params={"limit": 1, "desc": "updated_at"},
                 branch=branch,
             )["entries"]
@@ -249,7 +250,10 @@ class EntryTrigger(ContentstackTrigger):
                 raise ConnectorError(
                     f"There are no entries of {content_type!r} yet: create one and test again."
                 )
-            schema = client.get(f"/content_types/{content_type}", branch=branch)["content_type"]
+            schema = client.get(
+                api_path("/content_types/{content_type}", content_type=content_type),
+                branch=branch,
+            )["content_type"]
         finally:
             client.close()
         event = config.get("event", "created")
