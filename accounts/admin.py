@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts import (
     admin_signins,  # noqa: F401  (registers the sign-in records' pages)
+    admin_users,  # noqa: F401  (the user admin that keeps every team an owner)
     roles,
     services,
 )

@@ -138,6 +138,23 @@ def membership_remove(*, actor, membership: Membership) -> None:
     )
 
 
+def user_delete_check(*, user) -> None:
+    """A user who is the last owner of a team cannot be deleted: the team would be left
+    with nobody who may manage it. Raise a ValidationError naming those teams."""
+    owned = Team.objects.filter(memberships__user=user, memberships__role=Role.OWNER)
+    orphaned = [
+        team.name
+        for team in owned
+        if not Membership.objects.filter(team=team, role=Role.OWNER).exclude(user=user).exists()
+    ]
+    if orphaned:
+        names = ", ".join(repr(name) for name in orphaned)
+        raise ValidationError(
+            f"{user.get_username()} is the last owner of {names}: make another member "
+            "owner first, or delete the team."
+        )
+
+
 def invitation_check(*, actor, team: Team, role: str) -> None:
     """Raise a ValidationError (on ``role``) unless ``actor`` may invite someone as
     ``role``: the same rule as giving a member that role."""

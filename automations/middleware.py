@@ -38,8 +38,12 @@ class HooksMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path_info.startswith(HOOKS_PREFIX):
-            return self.get_response(request)
-        if _on_hooks_host(request):
+            if not _serves_only_hooks(request):
+                return self.get_response(request)
+            # The hooks host is the untrusted origin: no sign-in, wizard or API there,
+            # so no session ever shares an origin with what automations answer.
+            response = JsonResponse({"error": "There is no page at this address."}, status=404)
+        elif _on_hooks_host(request):
             response = self.get_response(request)
         else:
             response = JsonResponse({"error": "There is no webhook at this address."}, status=404)
@@ -62,6 +66,23 @@ class HooksMiddleware:
         return response
 
 
+PROBES = ("/healthz", "/readyz")
+
+
+def _serves_only_hooks(request: HttpRequest) -> bool:
+    """A request on a separate hooks host for anything but a webhook or a probe."""
+    if not settings.HOOKS_BASE_URL or request.path_info in PROBES:
+        return False
+    hooks_host = _hostname(settings.HOOKS_BASE_URL)
+    if hooks_host == _hostname(settings.PUBLIC_BASE_URL):
+        return False  # one host for both: nothing to keep apart
+    return _on_hooks_host(request)
+
+
+def _hostname(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower() if url else ""
+
+
 def _on_hooks_host(request: HttpRequest) -> bool:
     """With HOOKS_BASE_URL set, webhooks live on that host only (a separate origin)."""
     if not settings.HOOKS_BASE_URL:
@@ -70,4 +91,4 @@ def _on_hooks_host(request: HttpRequest) -> bool:
         host, _ = split_domain_port(request.get_host())
     except DisallowedHost:
         return False
-    return host == (urlsplit(settings.HOOKS_BASE_URL).hostname or "").lower()
+    return host == _hostname(settings.HOOKS_BASE_URL)

@@ -15,12 +15,18 @@ from typing import Any
 
 from gunicorn.glogging import Logger as GunicornBaseLogger
 
-_HOOK_TOKEN = re.compile(r"(/hooks/(?:contentstack/)?)([^/?#\s\"']{4})[^/?#\s\"']+")
+# Case and doubled slashes do not matter to an attacker probing for a 404, so neither do
+# they here; short segments ("contentstack", ".") are passed over, and the first long
+# one after /hooks is the token.
+_HOOK_TOKEN = re.compile(
+    r"(/+hooks/+(?:[^/?#\s\"']{0,12}/+)*?)([^/?#\s\"']{4})[^/?#\s\"']{9,}", re.IGNORECASE
+)
 _KEY_PARAM = re.compile(r"((?:^|[?&;])key=)[^&#\s\"']*", re.IGNORECASE)
 
 
 def redact_hook_secrets(text: str) -> str:
-    if "/hooks/" not in text and "key=" not in text.lower():
+    lowered = text.lower()
+    if "/hooks" not in lowered and "key=" not in lowered:
         return text
     return _KEY_PARAM.sub(r"\1[removed]", _HOOK_TOKEN.sub(r"\1\2…", text))
 

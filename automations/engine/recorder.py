@@ -97,10 +97,13 @@ class Recorder:
             attempts=attempts,
         )  # fmt: skip
         stored_output, truncated = cap_output(redact(output, self.secrets), output_size)
+        # Inputs are made by references and can be larger than anything that came in:
+        # capped the same way (the marker says so; retries reuse outputs, not inputs).
+        stored_input = cap_output(redact(input, self.secrets))[0]
         self.pending.append(
             {
                 "step_key": step_key, "position": position, "connector": connector,
-                "action": action, "status": status, "input": redact(input, self.secrets),
+                "action": action, "status": status, "input": stored_input,
                 "output": stored_output, "output_truncated": truncated,
                 "error": redact(error, self.secrets), "attempts": attempts,
                 "started_at": started_at, "finished_at": timezone.now(),

@@ -226,3 +226,26 @@ def test_docs_roles_md_shows_the_matrix_that_is_enforced():
         cells = [cell.strip() for cell in row.strip("|").split("|")][2:]
         expected = ["yes" if roles.can(role, action) else "no" for role in reversed(Role)]
         assert cells == expected, action
+
+
+def test_a_superuser_cannot_delete_the_last_owners_user(admin_client, owner, team):
+    response = admin_client.post(f"/admin/auth/user/{owner.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert type(owner).objects.filter(pk=owner.pk).exists()
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "is the last owner of &#x27;Acme Content&#x27;" in page
+
+
+def test_a_superuser_cannot_bulk_delete_the_last_owners_user(admin_client, owner, team):
+    admin_client.post(
+        "/admin/auth/user/",
+        {"action": "delete_selected", "_selected_action": [owner.pk], "post": "yes"},
+    )
+    assert type(owner).objects.filter(pk=owner.pk).exists()
+
+
+def test_a_superuser_deletes_a_user_whose_team_keeps_an_owner(admin_client, owner, team, make_user):
+    second = make_user("sam")
+    account_services.membership_set(actor=owner, team=team, user=second, role=Role.OWNER)
+    admin_client.post(f"/admin/auth/user/{owner.pk}/delete/", {"post": "yes"})
+    assert not type(owner).objects.filter(pk=owner.pk).exists()

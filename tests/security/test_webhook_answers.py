@@ -279,3 +279,19 @@ def test_the_hooks_host_is_added_to_allowed_hosts():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "'hooks.example.com'" in result.stdout and "'app.example.com'" in result.stdout
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/", "/api/v1/teams/", "/"])
+def test_the_hooks_host_serves_no_other_page(client, owner, hooks_host, path):
+    client.force_login(owner)
+    response = client.get(path, HTTP_HOST="hooks.testserver")
+    assert response.status_code == 404
+    assert_sandboxed(response)
+
+
+def test_the_hooks_host_still_answers_probes(client, hooks_host):
+    assert client.get("/healthz", HTTP_HOST="hooks.testserver").status_code == 200
+
+
+def test_the_main_host_still_serves_the_site(client, hooks_host):
+    assert client.get("/login/").status_code == 200

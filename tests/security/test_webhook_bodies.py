@@ -11,7 +11,7 @@ from django.db import OperationalError, connection
 
 from automations import services
 from automations.engine.recorder import TRUNCATED_KEY
-from automations.models import Execution
+from automations.models import Execution, StepRun
 from tests.automations.factories import make_project
 from tests.security.gunicorn import chunked, gunicorn, send_raw
 
@@ -116,6 +116,20 @@ def test_it_caps_the_stored_response_but_answers_in_full(client, team, settings)
     )
     assert response.json() == {"text": text}
     stored = Execution.objects.get().response
+    assert stored[TRUNCATED_KEY] is True
+    assert len(json.dumps(stored)) < 3000
+
+
+def test_it_caps_a_step_input_that_references_make_larger_than_the_request(client, team, settings):
+    settings.STEP_OUTPUT_MAX_BYTES = 2000
+    amplify = "{{ trigger.body.text * 50 }}"
+    automation = echo(team, body=amplify)
+    response = client.post(
+        f"/hooks/{automation.webhook_token}/", {"text": "z" * 400}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert len(response.content) >= 20_000
+    stored = StepRun.objects.get().input
     assert stored[TRUNCATED_KEY] is True
     assert len(json.dumps(stored)) < 3000
 

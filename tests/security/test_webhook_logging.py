@@ -51,6 +51,19 @@ def test_a_not_found_hook_logs_the_token_shortened(client, caplog):
     assert token not in caplog.text and KEY not in caplog.text
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/hooks//{token}/", "/HOOKS/{token}/", "/hooks/./{token}/", "/hooks/contentstack//{token}/"],
+)
+def test_a_malformed_hook_path_logs_the_token_shortened(client, caplog, path):
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    with caplog.at_level(logging.INFO):
+        response = client.post(path.format(token=token) + f"?key={KEY}")
+    assert response.status_code == 404
+    assert "AbCd…" in caplog.text
+    assert token not in caplog.text and KEY not in caplog.text
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_access_log_keeps_no_token_and_no_key(team, tmp_path):
