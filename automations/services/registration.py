@@ -161,7 +161,7 @@ def registration_finish(
     try:
         state = _trigger(pending.new).activate(_trigger_setup(pending.new)) or {}
     except ConnectorError as exc:
-        error = f"could not be registered with the service: {exc.message}"
+        error = f"Could not register the trigger with its service: {exc.message}"
         _record(pending, error=error, apply=None, state={})
         raise ValidationError({"trigger": error}) from None
     try:
@@ -185,7 +185,7 @@ def _remove(old: Registered | None) -> str:
     try:
         old.trigger.deactivate(old.setup, old.state)
     except ConnectorError as exc:
-        return f"the old registration could not be removed from the service: {exc.message}"
+        return f"Could not remove the old registration from the service: {exc.message}"
     return ""
 
 
