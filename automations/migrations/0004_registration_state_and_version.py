@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0003_delivery_receipts'),
+        ("automations", "0003_delivery_receipts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='automation',
-            name='registering_since',
+            model_name="automation",
+            name="registering_since",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='automation',
-            name='trigger_error',
+            model_name="automation",
+            name="trigger_error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='automation',
-            name='version',
+            model_name="automation",
+            name="version",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
     ]

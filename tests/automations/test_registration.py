@@ -28,18 +28,29 @@ TRIGGER = {"connector": "contentstack", "trigger": "entry"}
 
 
 def _entry_automation(team, account, *, active: bool = True) -> Automation:
-    automation = services.automation_create(project=make_project(team), data={
-        "name": "On new posts",
-        "trigger": {**TRIGGER, "account": account.pk,
-                    "config": {"event": "created", "content_type": "blog_post"}},
-        "steps": [],
-    })  # fmt: skip
+    automation = services.automation_create(
+        project=make_project(team),
+        data={
+            "name": "On new posts",
+            "trigger": {
+                **TRIGGER,
+                "account": account.pk,
+                "config": {"event": "created", "content_type": "blog_post"},
+            },
+            "steps": [],
+        },
+    )
     return services.automation_activate(automation=automation) if active else automation
 
 
 def _published(account) -> dict:
-    return {"trigger": {**TRIGGER, "account": account.pk,
-                        "config": {"event": "published", "content_type": "blog_post"}}}  # fmt: skip
+    return {
+        "trigger": {
+            **TRIGGER,
+            "account": account.pk,
+            "config": {"event": "published", "content_type": "blog_post"},
+        }
+    }
 
 
 def _down() -> object:
@@ -109,8 +120,9 @@ def test_a_failed_removal_leaves_it_inactive_with_the_webhook_named(
     assert shown["active"] is False
     assert shown["trigger"]["state"]["webhook_uid"] == uid
     assert "Could not remove the old registration" in shown["trigger"]["error"]
-    delivery = client.post(f"/hooks/contentstack/{automation.webhook_token}/", "{}",
-                           content_type="application/json")  # fmt: skip
+    delivery = client.post(
+        f"/hooks/contentstack/{automation.webhook_token}/", "{}", content_type="application/json"
+    )
     assert delivery.status_code == 409
     # Switching off again removes what is left.
     assert api.post(f"/api/v1/automations/{automation.pk}/deactivate/").status_code == 200
@@ -204,13 +216,19 @@ def staff(client, admin_user):
 
 def _admin_data(automation: Automation, steps: list[dict], **fields) -> dict:
     data = {
-        "project": automation.project_id, "name": automation.name, "description": "",
-        "trigger_connector": automation.trigger_connector, "trigger_key": automation.trigger_key,
-        "trigger_config": json.dumps(automation.trigger_config), "trigger_conditions": "[]",
+        "project": automation.project_id,
+        "name": automation.name,
+        "description": "",
+        "trigger_connector": automation.trigger_connector,
+        "trigger_key": automation.trigger_key,
+        "trigger_config": json.dumps(automation.trigger_config),
+        "trigger_conditions": "[]",
         "trigger_account": automation.trigger_account_id or "",
-        "steps-TOTAL_FORMS": str(len(steps)), "steps-INITIAL_FORMS": "0",
-        "steps-MIN_NUM_FORMS": "0", "steps-MAX_NUM_FORMS": "1000",
-    }  # fmt: skip
+        "steps-TOTAL_FORMS": str(len(steps)),
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+    }
     for index, step in enumerate(steps):
         for key, value in {"position": index, "name": "", "max_attempts": 3, **step}.items():
             data[f"steps-{index}-{key}"] = json.dumps(value) if key == "config" else value
@@ -218,14 +236,24 @@ def _admin_data(automation: Automation, steps: list[dict], **fields) -> dict:
 
 
 def _reply(key: str, body: str = "ok", **extra) -> dict:
-    return {"key": key, "connector": "response", "action": "respond",
-            "config": {"body": body}, **extra}  # fmt: skip
+    return {
+        "key": key,
+        "connector": "response",
+        "action": "respond",
+        "config": {"body": body},
+        **extra,
+    }
 
 
 def _hook(team, active: bool = False) -> Automation:
-    automation = services.automation_create(project=make_project(team), data={
-        "name": "Hook", "trigger": {"connector": "http", "trigger": "request",
-                                    "config": {"method": "POST"}}, "steps": []})  # fmt: skip
+    automation = services.automation_create(
+        project=make_project(team),
+        data={
+            "name": "Hook",
+            "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
+            "steps": [],
+        },
+    )
     return services.automation_activate(automation=automation) if active else automation
 
 
@@ -242,8 +270,11 @@ def test_the_admin_activate_action_registers_the_webhook(
     staff, team, contentstack_account, contentstack_standin
 ):
     automation = _entry_automation(team, contentstack_account, active=False)
-    response = staff.post("/admin/automations/automation/", {
-        "action": "activate", "_selected_action": [automation.pk]}, follow=True)  # fmt: skip
+    response = staff.post(
+        "/admin/automations/automation/",
+        {"action": "activate", "_selected_action": [automation.pk]},
+        follow=True,
+    )
     assert "1 automation(s) activated." in response.content.decode()
     automation.refresh_from_db()
     assert automation.active
@@ -255,8 +286,11 @@ def test_the_admin_action_reports_a_registration_error(
 ):
     automation = _entry_automation(team, contentstack_account, active=False)
     contentstack_standin.webhook_create_errors.append(_down())
-    response = staff.post("/admin/automations/automation/", {
-        "action": "activate", "_selected_action": [automation.pk]}, follow=True)  # fmt: skip
+    response = staff.post(
+        "/admin/automations/automation/",
+        {"action": "activate", "_selected_action": [automation.pk]},
+        follow=True,
+    )
     assert "Could not register the trigger with its service" in response.content.decode()
     automation.refresh_from_db()
     assert not automation.active
@@ -266,8 +300,10 @@ def test_the_admin_deactivate_action_removes_the_webhook(
     staff, team, contentstack_account, contentstack_standin
 ):
     automation = _entry_automation(team, contentstack_account)
-    staff.post("/admin/automations/automation/", {
-        "action": "deactivate", "_selected_action": [automation.pk]})  # fmt: skip
+    staff.post(
+        "/admin/automations/automation/",
+        {"action": "deactivate", "_selected_action": [automation.pk]},
+    )
     automation.refresh_from_db()
     assert not automation.active and contentstack_standin.webhooks == {}
 
