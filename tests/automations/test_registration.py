@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
 from django.db.utils import OperationalError
+from django.utils import timezone
 
 from automations import services
 from automations.models import Automation, Step
@@ -140,6 +142,24 @@ def test_the_wizard_shows_the_registration_error(
     assert "Could not register the trigger with its service" in page
 
 
+def test_it_refuses_a_switch_while_a_registration_is_out(api, team, contentstack_account):
+    automation = _entry_automation(team, contentstack_account, active=False)
+    Automation.objects.filter(pk=automation.pk).update(registering_since=timezone.now())
+    response = api.post(f"/api/v1/automations/{automation.pk}/activate/")
+    assert response.status_code == 400
+    assert "try again in a moment" in response.json()["trigger"][0]
+
+
+def test_a_mark_left_by_a_dead_process_is_taken_over(
+    api, team, contentstack_account, contentstack_standin
+):
+    automation = _entry_automation(team, contentstack_account, active=False)
+    left = timezone.now() - timedelta(minutes=10)
+    Automation.objects.filter(pk=automation.pk).update(registering_since=left)
+    assert api.post(f"/api/v1/automations/{automation.pk}/activate/").status_code == 200
+    assert len(contentstack_standin.webhooks) == 1
+
+
 def _pg_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (concurrent transactions)")
@@ -179,16 +199,19 @@ def test_no_row_lock_is_held_while_the_service_is_called(
     owner, team, contentstack_account, contentstack_standin
 ):
     _pg_only()
-    automation = _entry_automation(team, contentstack_account, active=False)
+    automation = _entry_automation(team, contentstack_account)
     contentstack_standin.webhook_delay = 1.0
-    thread = threading.Thread(
-        target=lambda: (
-            api_for(owner).post(f"/api/v1/automations/{automation.pk}/activate/"),
-            connections.close_all(),
-        )
-    )
+    change = _published(contentstack_account)
+
+    def edit() -> None:
+        try:
+            api_for(owner).put(f"/api/v1/automations/{automation.pk}/", change, format="json")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=edit)
     thread.start()
-    while not contentstack_standin.webhooks_created:
+    while contentstack_standin.webhooks_created < 2:
         threading.Event().wait(0.02)
     try:
         with connection.cursor() as cursor:
@@ -202,7 +225,7 @@ def test_no_row_lock_is_held_while_the_service_is_called(
     thread.join()
     assert not locked
     automation.refresh_from_db()
-    assert automation.active
+    assert automation.trigger_config["event"] == "published"
 
 
 # -- the admin -----------------------------------------------------------------------------
