@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from accounts.admin import TeamFilter, TeamScopedAdmin, TeamScopedInline
-from automations.engine.conditions import validate_conditions
+from automations import services
+from automations.definitions import clean_definition
 from automations.models import Automation, Execution, Project, Step, StepRun
-from connectors import registry
+from automations.services import registration
+from automations.services.versions import automation_touch
 
 
 @admin.register(Project)
@@ -16,98 +21,177 @@ class ProjectAdmin(TeamScopedAdmin):
     list_filter = [TeamFilter]
     list_select_related = ["team"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # A plan carries its project (the team whose accounts a run may use).
+        for automation_id in obj.automations.values_list("pk", flat=True):
+            automation_touch(automation_id=automation_id)
 
-def check_operation(
-    form: forms.ModelForm,
-    key_field: str,
-    account_field: str,
-    config_field: str,
-    project: Project | None,
-) -> None:
-    """Check a step's action or an automation's trigger against its declaration, as the
-    API does: it exists, the account is of its connector and of the project's team (for
-    superusers too: the automation's team decides), the config fits its fields (secret
-    fields are set through the API, never here)."""
-    cleaned = form.cleaned_data
-    is_trigger = key_field == "trigger_key"
-    connector_key = cleaned.get("trigger_connector" if is_trigger else "connector") or ""
-    key = cleaned.get(key_field) or ""
+
+STEP_FIELDS = [
+    "position",
+    "key",
+    "name",
+    "connector",
+    "action",
+    "account",
+    "config",
+    "max_attempts",
+]
+TRIGGER_FIELDS = [
+    "trigger_connector",
+    "trigger_key",
+    "trigger_account",
+    "trigger_config",
+    "trigger_conditions",
+]
+# Where an error of clean_definition (by its JSON path) goes on the admin's forms.
+TRIGGER_PATHS = {
+    "trigger": "trigger_connector",
+    "trigger.connector": "trigger_connector",
+    "trigger.trigger": "trigger_key",
+    "trigger.account": "trigger_account",
+}
+SECRETS_HERE = "Secret fields are set through the API or the wizard, never here."
+
+
+def _value(form: forms.ModelForm, name: str) -> Any:
+    """A field's cleaned value, or the object's own when the field is read-only."""
+    if name in form.fields:
+        return form.cleaned_data.get(name)
+    return getattr(form.instance, name)
+
+
+def _definition_errors(team, data: dict, existing: Automation | None, partial: bool):
+    """clean_definition's result and its errors ({json path: message})."""
     try:
-        connector = registry.get(connector_key)
-        operation = connector.trigger(key) if is_trigger else connector.action(key)
-    except (registry.UnknownConnector, KeyError):
-        kind = "trigger" if is_trigger else "action"
-        form.add_error(key_field, f"There is no {kind} {connector_key}.{key}.")
-        return
-    account = cleaned.get(account_field)
-    if account is not None and project is not None and account.team_id != project.team_id:
-        form.add_error(account_field, "Choose an account of this automation's team.")
-    elif account is not None and account.connector != connector_key:
-        form.add_error(account_field, f"Choose a {connector_key} account.")
-    config = cleaned.get(config_field)
-    if not isinstance(config, dict):
-        form.add_error(config_field, "Must be a JSON object.")
-        return
-    fields = [f for f in operation.fields if not f.secret]
-    _, errors = operation.validate(config, resolved=False, partial=True, fields=fields)
-    for name, message in errors.items():
-        form.add_error(config_field, f"{name}: {message}")
+        return clean_definition(team, data, existing=existing, partial=partial), {}
+    except ValidationError as exc:
+        return None, {path: "; ".join(messages) for path, messages in exc.message_dict.items()}
 
 
-class StepForm(forms.ModelForm):
-    """Checks a step against its action's field declarations, as the API does."""
+def _add(form: forms.BaseForm, field: str | None, path: str, prefix: str, message: str) -> None:
+    rest = path[len(prefix) :].lstrip(".")
+    text = f"{rest}: {message}" if rest else message
+    form.add_error(field if field in form.fields else None, text)
+
+
+class AutomationForm(forms.ModelForm):
+    """Validated by the API's validator (clean_definition): the name and the trigger
+    here, the steps by the inline's formset. ``active`` is switched by the actions."""
 
     class Meta:
-        model = Step
-        fields = [
-            "position",
-            "key",
-            "name",
-            "connector",
-            "action",
-            "account",
-            "config",
-            "max_attempts",
-        ]
+        model = Automation
+        fields = ["project", "name", "description", *TRIGGER_FIELDS]
 
     def clean(self):
         cleaned = super().clean()
-        # The inline's parent, unsaved on the add page but with its project chosen.
-        automation = cleaned.get("automation")
-        project = getattr(automation, "project", None) if automation else None
-        check_operation(self, "action", "account", "config", project)
-        return cleaned
+        existing = self.instance if self.instance.pk else None
+        if existing is not None:
+            try:
+                # Held until the admin's transaction ends: no registration runs meanwhile.
+                registration.automation_locked(existing.pk)
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.messages) from None
+        project = cleaned.get("project")
+        if project is None or self.errors:
+            return cleaned
+        connector, key = _value(self, "trigger_connector"), _value(self, "trigger_key")
+        account = _value(self, "trigger_account")
+        trigger = (
+            {
+                "connector": connector,
+                "trigger": key,
+                "account": account.pk if account else None,
+                "config": _value(self, "trigger_config"),
+                "conditions": _value(self, "trigger_conditions"),
+            }
+            if connector or key
+            else None
+        )
+        data = {
+            "name": cleaned.get("name"),
+            "description": cleaned.get("description") or "",
+            "trigger": trigger,
+            "steps": [],
+        }
+        partial = not (existing and existing.active)
+        clean, errors = _definition_errors(project.team, data, existing, partial)
+        for path, message in errors.items():
+            if path.startswith("trigger.config"):
+                _add(self, "trigger_config", path, "trigger.config", message)
+            elif path.startswith("trigger.conditions"):
+                _add(self, "trigger_conditions", path, "trigger", message)
+            elif path.startswith("trigger"):
+                _add(self, TRIGGER_PATHS.get(path, "trigger_connector"), path, path, message)
+            elif not path.startswith("steps"):
+                _add(self, path, path, path, message)
+        if clean is not None and clean.trigger_secrets:
+            self.add_error("trigger_config", SECRETS_HERE)
+        elif clean is not None and "trigger_config" in self.fields:
+            self.cleaned_data["trigger_config"] = clean.trigger_config
+        return self.cleaned_data
+
+
+class StepFormSet(forms.BaseInlineFormSet):
+    """The steps, validated together by the API's validator: keys unique and
+    slug-shaped, attempts between 1 and 10, references only to earlier steps, each
+    config against its action's fields, accounts of the automation's team."""
+
+    def clean(self):
+        super().clean()
+        automation = self.instance
+        if any(self.errors) or not automation.project_id:
+            return
+        forms_in_order = sorted(
+            (f for f in self.forms if f.has_changed() or f.instance.pk),
+            key=lambda f: f.cleaned_data.get("position") or 0,
+        )
+        forms_in_order = [f for f in forms_in_order if not self._should_delete_form(f)]
+        steps = []
+        for form in forms_in_order:
+            data = form.cleaned_data
+            steps.append(
+                {
+                    "key": data.get("key"),
+                    "name": data.get("name") or "",
+                    "connector": data.get("connector"),
+                    "action": data.get("action"),
+                    "account": data["account"].pk if data.get("account") else None,
+                    "config": data.get("config"),
+                    "max_attempts": data.get("max_attempts"),
+                }
+            )
+        existing = automation if automation.pk else None
+        definition = {"name": automation.name or "-", "trigger": None, "steps": steps}
+        clean, errors = _definition_errors(
+            automation.project.team, definition, existing, partial=not automation.active
+        )
+        for path, message in errors.items():
+            index, _, rest = path.removeprefix("steps[").partition("]")
+            if not path.startswith("steps[") or not index.isdigit():
+                if path.startswith("steps"):
+                    raise forms.ValidationError(message)
+                continue
+            field = rest.lstrip(".").split(".")[0].split("[")[0] or None
+            form = forms_in_order[int(index)]
+            _add(form, field, rest.lstrip("."), field or "", message)
+        if errors and any(p.startswith("steps") for p in errors):
+            return
+        for form, item in zip(forms_in_order, clean.steps if clean else [], strict=False):
+            if item.secrets:
+                form.add_error("config", SECRETS_HERE)
+            else:
+                form.cleaned_data["config"] = item.config
 
 
 class StepInline(TeamScopedInline, admin.StackedInline):
     model = Step
-    form = StepForm
+    formset = StepFormSet
     extra = 0
-    fields = ["position", "key", "name", "connector", "action", "account", "config", "max_attempts"]
+    fields = STEP_FIELDS
     ordering = ["position"]
     raw_id_fields = ["account"]
-
-
-class AutomationForm(forms.ModelForm):
-    """Checks the trigger against its declaration, as the API does."""
-
-    class Meta:
-        model = Automation
-        fields = [
-            "project", "name", "description", "active", "trigger_connector", "trigger_key",
-            "trigger_account", "trigger_config", "trigger_conditions",
-        ]  # fmt: skip
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("trigger_connector") or cleaned.get("trigger_key"):
-            check_operation(
-                self, "trigger_key", "trigger_account", "trigger_config", cleaned.get("project")
-            )
-        _, problems = validate_conditions(cleaned.get("trigger_conditions"))
-        for key, message in problems.items():
-            self.add_error("trigger_conditions", f"{key}: {message}")
-        return cleaned
 
 
 @admin.register(Automation)
@@ -127,33 +211,75 @@ class AutomationAdmin(TeamScopedAdmin):
     search_fields = ["name", "description", "project__name"]
     list_select_related = ["project__team"]
     readonly_fields = [
+        "active",
+        "trigger_error",
         "webhook_token",
         "trigger_sample",
         "trigger_state",
+        "version",
         "created_at",
         "updated_at",
     ]
     raw_id_fields = ["trigger_account"]
     inlines = [StepInline]
+    actions = ["activate", "deactivate"]
     fieldsets = [
-        (None, {"fields": ["project", "name", "description", "active"]}),
+        (None, {"fields": ["project", "name", "description", "active", "trigger_error"]}),
         (
             "Trigger",
             {
                 "fields": [
-                    "trigger_connector",
-                    "trigger_key",
-                    "trigger_account",
-                    "trigger_config",
-                    "trigger_conditions",
+                    *TRIGGER_FIELDS,
                     "webhook_token",
                     "trigger_sample",
                     "trigger_state",
                 ]
             },
         ),
-        (None, {"fields": ["created_at", "updated_at"]}),
+        (None, {"fields": ["created_at", "updated_at", "version"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The registration with the service follows the trigger: switch off to change it.
+        if obj is not None and obj.active:
+            return [*self.readonly_fields, *TRIGGER_FIELDS]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only what the form holds: never the version, the activation or the
+        # registration state, which other writers own.
+        obj.save(update_fields=[*form.fields, "updated_at"])
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        automation_touch(automation_id=form.instance.pk)
+
+    @admin.action(description="Activate (register the trigger with its service)")
+    def activate(self, request, queryset) -> None:
+        self._switch(request, queryset, services.automation_activate, "activated")
+
+    @admin.action(description="Deactivate (remove the trigger's registration)")
+    def deactivate(self, request, queryset) -> None:
+        self._switch(request, queryset, services.automation_deactivate, "deactivated")
+
+    def _switch(self, request, queryset, service, done: str) -> None:
+        count = 0
+        for automation in queryset:
+            try:
+                service(automation=automation)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{path}: {' '.join(messages)}" if path != "__all__" else " ".join(messages)
+                    for path, messages in exc.message_dict.items()
+                )
+                self.message_user(request, f"{automation}: {problems}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{count} automation(s) {done}.", messages.SUCCESS)
 
     @admin.display(description="Team", ordering="project__team__name")
     def team_name(self, obj: Automation) -> str:

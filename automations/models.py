@@ -46,6 +46,15 @@ class Automation(EncryptedSecrets):
     trigger_sample = models.JSONField(null=True, blank=True)
     # State the trigger keeps with the outside service (a registered webhook's uid).
     trigger_state = models.JSONField(default=dict, blank=True)
+    # Why the last registration with the service failed (shown until one succeeds).
+    trigger_error = models.TextField(blank=True)
+    # Set while a registration call is out (no row lock is held during the call); other
+    # activations, deactivations and edits wait for it. Its value names the attempt.
+    registering_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped by automation_touch in the transaction of every change to the automation
+    # or its steps; cached plans are keyed by it. Only ever written by that F() update:
+    # other saves name their update_fields or hold the row lock.
+    version = models.PositiveIntegerField(default=0, editable=False)
     webhook_token = models.CharField(
         max_length=64, unique=True, default=_webhook_token, editable=False
     )

@@ -5,7 +5,14 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.models import Role
+from automations.engine.plans import plans_clear
 from connectors import registry
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plans():
+    """Each test starts with no cached plans (ids of rolled-back rows come back)."""
+    plans_clear()
 
 
 @pytest.fixture

@@ -80,6 +80,8 @@ class AutomationOut(serializers.ModelSerializer):
             "secrets_set": automation.has_secrets,
             "sample": automation.trigger_sample,
             "state": automation.trigger_state,
+            # Why the last registration with the service failed ("" when it did not).
+            "error": automation.trigger_error,
         }
 
     def get_steps(self, automation: Automation) -> list[dict]:

@@ -197,7 +197,12 @@ class AutomationDeactivate(TeamAPIView):
 
 
 class AutomationRun(TeamAPIView):
-    @extend_schema(request=s.RunIn, responses={202: s.ExecutionOut, 200: s.ExecutionDetailOut})
+    @extend_schema(
+        request=s.RunIn,
+        responses={202: s.ExecutionOut, 200: s.ExecutionDetailOut, 504: dict},
+        description="With `wait`, the run happens now, within SYNC_RESPONSE_TIMEOUT: past "
+        "it the run stops, is marked timed out, and the answer is 504 with `execution_id`.",
+    )
     def post(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
         data = _valid(s.RunIn, request)
@@ -205,6 +210,10 @@ class AutomationRun(TeamAPIView):
             automation=automation, payload=data["payload"], wait=data["wait"]
         )
         if data["wait"]:
+            if execution.status == Status.TIMED_OUT:
+                # As a webhook answers at the limit: the run stopped; its log says why.
+                body = {"error": execution.error, "execution_id": execution.pk}
+                return Response(body, status=status.HTTP_504_GATEWAY_TIMEOUT)
             execution = selectors.execution_get(team=self.team, pk=execution.pk)
             return Response(s.ExecutionDetailOut(execution).data)
         return Response(s.ExecutionOut(execution).data, status=status.HTTP_202_ACCEPTED)

@@ -1,10 +1,11 @@
 """Plans (an automation and its steps) cached per process, checked fresh on every use.
 
-A webhook hit costs one small query that reads the automation's id and ``updated_at``;
-the plan is reloaded only when that changed. Every change to an automation or its steps
-goes through a transaction that saves the automation (bumping ``updated_at``), and
-accounts are not part of a plan (the runner reads them for every run), so a cached plan
-is never stale. Nothing here is needed by another process.
+A webhook hit costs one small query that reads the automation's id and ``version``; the
+plan is reloaded only when that changed. Every write to an automation or its steps (the
+services, the admin, key rotation, bulk updates) calls ``automation_touch`` in its
+transaction, which bumps ``version``; accounts are not part of a plan (the runner and
+the webhook read them for every run), so a cached plan is never stale. Nothing here is
+needed by another process.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def _version(token: str) -> tuple | None:
         return cursor.fetchone()
 
 
-_VERSION_SQL = "SELECT {pk}, {updated} FROM {table} WHERE {token} = %s".format(  # noqa: S608
+_VERSION_SQL = "SELECT {pk}, {version} FROM {table} WHERE {token} = %s".format(  # noqa: S608
     pk=Automation._meta.pk.column,
-    updated=Automation._meta.get_field("updated_at").column,
+    version=Automation._meta.get_field("version").column,
     table=Automation._meta.db_table,
     token=Automation._meta.get_field("webhook_token").column,
 )
@@ -46,9 +47,9 @@ def plan_for_token(token: str) -> Plan | None:
     return plan_for_version(row[0], row[1])
 
 
-def plan_for_version(automation_id: int, updated_at: object) -> Plan:
-    """The plan of an automation whose ``updated_at`` the caller has just read."""
-    key = (automation_id, updated_at)
+def plan_for_version(automation_id: int, version: int) -> Plan:
+    """The plan of an automation whose ``version`` the caller has just read."""
+    key = (automation_id, version)
     with _lock:
         plan = _plans.get(key)
         if plan is not None:
@@ -62,3 +63,10 @@ def plan_for_version(automation_id: int, updated_at: object) -> Plan:
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
     return plan
+
+
+def plans_clear() -> None:
+    """Forget every cached plan. For tests: a rolled-back test's automation ids are
+    given out again, with the same first versions (committed ids never are)."""
+    with _lock:
+        _plans.clear()

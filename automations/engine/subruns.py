@@ -72,7 +72,7 @@ class SubRunner:
         row = (
             callable_automations(parent.plan.automation.project_id)
             .filter(name=name)
-            .values_list("pk", "updated_at", "active")
+            .values_list("pk", "version", "active")
             .first()
         )
         if row is None:

@@ -25,6 +25,7 @@ from automations.services.executions import (
 from automations.services.projects import project_create
 from automations.services.registration import automation_activate, automation_deactivate
 from automations.services.testing import automation_test_trigger, data_suggestions, step_test
+from automations.services.versions import automation_touch
 
 __all__ = [
     "RUN_TASK",
@@ -37,6 +38,7 @@ __all__ = [
     "automation_run",
     "automation_run_scheduled",
     "automation_test_trigger",
+    "automation_touch",
     "automation_update",
     "blueprint_use",
     "data_suggestions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -15,9 +16,11 @@ from automations.blueprints import blueprint
 from automations.definitions import CleanDefinition, clean_definition
 from automations.models import Automation, Project, Step
 from automations.services import registration
+from automations.services.versions import automation_touch
 
 
-def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
+def _apply_trigger(automation: Automation, clean: CleanDefinition) -> None:
+    """Set the definition's name and trigger on ``automation``, in memory."""
     changed_trigger = (
         automation.trigger_connector != clean.trigger_connector
         or automation.trigger_key != clean.trigger_key
@@ -33,6 +36,10 @@ def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
     automation.set_secrets({**kept, **clean.trigger_secrets})
     if changed_trigger:
         automation.trigger_sample = None
+
+
+def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
+    _apply_trigger(automation, clean)
     try:
         with transaction.atomic():
             automation.save()
@@ -58,6 +65,7 @@ def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
         step.set_secrets({**kept, **item.secrets})
         step.save()
     Step.objects.filter(pk__in=[step.pk for step in existing.values()]).delete()
+    automation_touch(automation_id=automation.pk)
     return automation
 
 
@@ -73,26 +81,28 @@ def automation_create(
     return _apply(Automation(project=project, created_by=created_by), clean)
 
 
-@transaction.atomic
 def automation_update(
     *, automation: Automation, data: dict[str, Any], partial: bool = False
 ) -> Automation:
-    """Replace the parts of the definition that ``data`` names; keep the rest."""
-    automation = Automation.objects.select_for_update().get(pk=automation.pk)
-    merged = {**documents.automation_definition(automation), **data}
-    # An active automation must stay complete: no drafts while it runs.
-    clean = clean_definition(
-        automation.project.team,
-        merged,
-        existing=automation,
-        partial=partial and not automation.active,
-    )
-    if not automation.active:
-        return _apply(automation, clean)
-    previous = registration.trigger_registered(automation)
-    automation = _apply(automation, clean)
-    registration.trigger_refresh(automation, previous)
-    return automation
+    """Replace the parts of the definition that ``data`` names; keep the rest. An
+    active automation whose trigger changes registers the new trigger with its service
+    first, with no lock held during the call, and keeps the old one if that fails."""
+    with transaction.atomic():
+        locked = registration.automation_locked(automation.pk)
+        merged = {**documents.automation_definition(locked), **data}
+        # An active automation must stay complete: no drafts while it runs.
+        clean = clean_definition(
+            locked.project.team,
+            merged,
+            existing=locked,
+            partial=partial and not locked.active,
+        )
+        candidate = copy.copy(locked)
+        _apply_trigger(candidate, clean)
+        if not locked.active or not registration.trigger_changes(locked, candidate):
+            return _apply(locked, clean)
+        pending = registration.registration_start(locked, new=candidate)
+    return registration.registration_finish(pending, apply=lambda row: _apply(row, clean))
 
 
 def automation_delete(*, automation: Automation) -> None:
@@ -173,9 +183,14 @@ def secrets_rotate() -> int:
     newest key, so that old keys can be dropped."""
 
     count = account_rotate_encryption()
-    for model in (Automation, Step):
-        for row in model.objects.exclude(secrets_encrypted="").only("pk", "secrets_encrypted"):
-            row.secrets_encrypted = crypto.rotate(row.secrets_encrypted)
-            row.save(update_fields=["secrets_encrypted"])
+    for model, owner in ((Automation, "pk"), (Step, "automation_id")):
+        rows = model.objects.exclude(secrets_encrypted="").only("pk", owner, "secrets_encrypted")
+        for row in rows:
+            with transaction.atomic():
+                row.secrets_encrypted = crypto.rotate(row.secrets_encrypted)
+                row.save(update_fields=["secrets_encrypted"])
+                # Cached plans hold the old ciphertext, which the old key, once dropped,
+                # can no longer read.
+                automation_touch(automation_id=getattr(row, owner))
             count += 1
     return count

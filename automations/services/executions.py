@@ -96,8 +96,14 @@ def automation_run(
     except ConnectorError as exc:
         raise ValidationError({"payload": exc.message}) from None
     if wait:
-        execution = run_inline(load_plan(automation.pk), output, is_test=is_test)
-        return execution
+        # The caller waits, as a webhook's does: the same limit, after which the run
+        # stops and is marked timed out (the web worker's timeout sits above it).
+        return run_inline(
+            load_plan(automation.pk),
+            output,
+            is_test=is_test,
+            timeout=settings.SYNC_RESPONSE_TIMEOUT,
+        )
     return execution_enqueue(automation=automation, trigger_output=output, is_test=is_test)
 
 

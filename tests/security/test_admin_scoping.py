@@ -111,9 +111,10 @@ def test_a_superuser_cannot_give_a_new_automation_another_teams_account(
     response = client.post("/admin/automations/automation/add/", data)
     assert response.status_code == 200
     form_errors = response.context["adminform"].form.errors
-    assert form_errors["trigger_account"] == ["Choose an account of this automation's team."]
+    # The API's validator (clean_definition) judges the admin's forms too.
+    assert form_errors["trigger_account"] == [f"no account with id {theirs.pk} in this team"]
     step_errors = response.context["inline_admin_formsets"][0].formset.errors[0]
-    assert step_errors["account"] == ["Choose an account of this automation's team."]
+    assert step_errors["account"] == [f"no account with id {theirs.pk} in this team"]
     assert not Automation.objects.filter(name="New").exists()
 
 

@@ -66,6 +66,12 @@ class ContentstackStandIn(StandIn):
             {"uid": "bltenv0000000000002", "name": "staging"},
         ]
         self.webhooks: dict[str, dict[str, Any]] = {}
+        # Every webhook ever created; replies forced on the next creates / deletes; and
+        # how long a create takes (to let two requests overlap).
+        self.webhooks_created = 0
+        self.webhook_create_errors: list[Reply] = []
+        self.webhook_delete_errors: list[Reply] = []
+        self.webhook_delay = 0.0
         self.published: list[dict[str, Any]] = []
         self.forced: list[Reply] = []
 
@@ -298,6 +304,8 @@ class ContentstackStandIn(StandIn):
         )
 
     def _create_webhook(self, request: Received, branch: str) -> Reply:
+        if self.webhook_create_errors:
+            return self.webhook_create_errors.pop(0)
         body = request.json()
         webhook = body.get("webhook") if isinstance(body, dict) else None
         if (
@@ -313,13 +321,19 @@ class ContentstackStandIn(StandIn):
             )
         if not webhook.get("channels"):
             return cs_error(422, "Webhook creation failed.", 370, {"channels": ["is required."]})
-        uid = next(self._uids)
-        self.webhooks[uid] = {"uid": uid, **webhook}
+        with self._lock:
+            uid = next(self._uids)
+            self.webhooks[uid] = {"uid": uid, **webhook}
+            self.webhooks_created += 1
         return Reply(
-            201, {"notice": "The Webhook was created successfully", "webhook": self.webhooks[uid]}
+            201,
+            {"notice": "The Webhook was created successfully", "webhook": self.webhooks[uid]},
+            delay=self.webhook_delay,
         )
 
     def _delete_webhook(self, request: Received, branch: str, uid: str) -> Reply:
+        if self.webhook_delete_errors:
+            return self.webhook_delete_errors.pop(0)
         if self.webhooks.pop(uid, None) is None:
             return cs_error(422, "The requested webhook doesn't exist.", 371)
         return Reply(200, {"notice": "The Webhook was deleted successfully"})
