@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -42,10 +43,12 @@ def claim(execution_id: int) -> bool:
     has it, it is not due yet, or its team already runs TEAM_MAX_CONCURRENT_RUNS; then
     it waits, marked not handed over, for a slot (``queue.dispatch`` sends it)."""
     now = timezone.now()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
+    postgresql = connection.vendor == "postgresql"
+    # SQLite runs one write at a time: there the one statement is the whole claim.
+    with transaction.atomic() if postgresql else contextlib.nullcontext():
+        if postgresql:
             # Claims of one team take turns (a transaction lock on the team's number), so
-            # two of them cannot both count a free slot. SQLite runs one write at a time.
+            # two of them cannot both count a free slot.
             team_id = queue.team_of(execution_id)
             with connection.cursor() as cursor:
                 cursor.execute(
