@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class AutomationsConfig(AppConfig):
     name = "automations"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from automations.worker import start_housekeeping
+
+        # Not domain logic: the worker process's housekeeping thread (automations/worker.py).
+        post_spawn.connect(start_housekeeping, dispatch_uid="switchboard-housekeeping")

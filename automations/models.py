@@ -143,8 +143,17 @@ class Execution(models.Model):
         related_name="retries",
         db_index=False,
     )
-    # A retry resumes here; the steps before it take their outputs from retry_of.
+    # A retry resumes here; the steps before it take their outputs from retry_of. A run
+    # resumed after its worker died, or waiting to retry a step, resumes here too, with
+    # the outputs of its own earlier steps.
     resume_position = models.PositiveIntegerField(default=0)
+    # Queue bookkeeping (docs/ARCHITECTURE.md, Running): when the id was last handed to
+    # the broker (null: not handed yet, or waiting for a slot of its team), the earliest
+    # time a queued run may start (a step waiting to retry), and until when the worker
+    # running it holds it (renewed by its heartbeat; past it, recovery takes it over).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     response = models.JSONField(null=True, blank=True)
     tokens_used = models.PositiveIntegerField(default=0)
@@ -162,9 +171,23 @@ class Execution(models.Model):
                 name="execution_children",
                 condition=models.Q(parent__isnull=False),
             ),
+            # Housekeeping reads only unfinished rows: small partial indexes.
             models.Index(
+                fields=["enqueued_at"],
+                name="execution_queued",
+                condition=models.Q(status="queued"),
+            ),
+            models.Index(
+                fields=["lease_until"],
+                name="execution_leased",
+                condition=models.Q(status="running"),
+            ),
+        ]
+        constraints = [
+            # Retry pressed twice makes one retry: the second finds this one taken.
+            models.UniqueConstraint(
                 fields=["retry_of"],
-                name="execution_retries",
+                name="one_retry_per_execution",
                 condition=models.Q(retry_of__isnull=False),
             ),
         ]

@@ -12,15 +12,21 @@ PLATFORM_SCHEDULES = {
         "func": "automations.tasks.prune_executions",
         "schedule_type": Schedule.HOURLY,
     },
-    "switchboard: reap stale executions": {
-        "func": "automations.tasks.reap_stale_executions",
+    # A backstop: every worker process runs housekeeping in a thread of its own every
+    # HOUSEKEEPING_INTERVAL seconds, so it never waits behind user runs (see
+    # automations/worker.py); this schedule covers a cluster whose threads cannot start.
+    "switchboard: housekeeping": {
+        "func": "automations.tasks.housekeeping",
         "schedule_type": Schedule.MINUTES,
-        "minutes": 5,
+        "minutes": 1,
     },
 }
+# Schedules an older version declared; removed by schedules_ensure.
+RETIRED_SCHEDULES = ["switchboard: reap stale executions"]
 
 
 def schedules_ensure() -> list[str]:
+    Schedule.objects.filter(name__in=RETIRED_SCHEDULES).delete()
     for name, spec in PLATFORM_SCHEDULES.items():
         Schedule.objects.update_or_create(name=name, defaults={**spec, "repeats": -1})
     return list(PLATFORM_SCHEDULES)

@@ -23,5 +23,10 @@ def prune_executions() -> int:
     return services.execution_prune()
 
 
-def reap_stale_executions() -> int:
-    return services.execution_reap_stale()
+def housekeeping() -> str:
+    return str(services.execution_housekeeping())
+
+
+def reap_stale_executions() -> str:
+    """The old name of ``housekeeping``, still stored in schedules made before it."""
+    return housekeeping()

@@ -113,16 +113,25 @@ def _first_delivery(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> boo
     return True
 
 
+DUPLICATE = {"status": "duplicate", "reason": "This event was received before."}
+
+
 def start(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> HttpResponse:
     """Start the run for an accepted event: inline with a Response step, else queued."""
     automation = plan.automation
     if not conditions_hold(automation.trigger_conditions, output):
         return JsonResponse({"status": "skipped", "reason": "The trigger conditions were not met."})
-    if not _first_delivery(plan, trigger, output):
-        return JsonResponse({"status": "duplicate", "reason": "This event was received before."})
     if not plan.responds:
-        execution = services.execution_enqueue(automation=automation, trigger_output=output)
+        # The receipt and the execution are committed together, and the task is sent
+        # after the commit: no receipt without its run, no run sent before it exists.
+        # A broker that is down leaves the run queued for the dispatcher (202 all the same).
+        with transaction.atomic():
+            if not _first_delivery(plan, trigger, output):
+                return JsonResponse(DUPLICATE)
+            execution = services.execution_enqueue(automation=automation, trigger_output=output)
         return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
+    if not _first_delivery(plan, trigger, output):
+        return JsonResponse(DUPLICATE)
     execution, answer = answer_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
     if execution.status == Status.TIMED_OUT:
         return error(504, execution.error or "The run took too long.", execution_id=execution.pk)

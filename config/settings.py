@@ -285,6 +285,19 @@ OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=30.0)
 OUTBOUND_MAX_BYTES = env.int("OUTBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 RETRY_BASE_DELAY = env.float("RETRY_BASE_DELAY", default=1.0)
 RETRY_MAX_DELAY = env.float("RETRY_MAX_DELAY", default=60.0)
+# A server's Retry-After is honoured up to this many seconds.
+MAX_RETRY_AFTER = env.float("MAX_RETRY_AFTER", default=300.0)
+# The queue (docs/ARCHITECTURE.md, Running). A running execution's lease lasts
+# LEASE_SECONDS and its worker renews it every third of that; the housekeeping thread of
+# every worker process dispatches and recovers every HOUSEKEEPING_INTERVAL seconds; a
+# queued execution no worker took within DISPATCH_AFTER seconds is handed over again.
+LEASE_SECONDS = env.float("LEASE_SECONDS", default=45.0)
+HOUSEKEEPING_INTERVAL = env.float("HOUSEKEEPING_INTERVAL", default=10.0)
+DISPATCH_AFTER = env.float("DISPATCH_AFTER", default=60.0)
+# Background runs of one team at once: a burst of one team leaves room for the others.
+TEAM_MAX_CONCURRENT_RUNS = env.int(
+    "TEAM_MAX_CONCURRENT_RUNS", default=max(1, env.int("Q_WORKERS", default=2) // 2)
+)
 
 # /metrics: answered only to a bearer of METRICS_TOKEN or from METRICS_ALLOWED_IPS
 # (addresses or CIDR networks); 404 when neither is set.

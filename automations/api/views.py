@@ -277,11 +277,13 @@ class ExecutionDetail(TeamAPIView):
 
 
 class ExecutionRetry(TeamAPIView):
-    @extend_schema(request=None, responses={202: s.ExecutionOut})
+    @extend_schema(request=None, responses={202: s.ExecutionOut, 200: s.ExecutionOut})
     def post(self, request, pk: int):
+        """202 with the new retry; 200 with the one made before when asked again."""
         execution = selectors.execution_get(team=self.team, pk=pk)
-        retry = services.execution_retry(execution=execution)
-        return Response(s.ExecutionOut(retry).data, status=status.HTTP_202_ACCEPTED)
+        retry, created = services.execution_retry(execution=execution)
+        answer = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+        return Response(s.ExecutionOut(retry).data, status=answer)
 
 
 class BlueprintList(APIView):

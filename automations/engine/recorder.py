@@ -68,6 +68,11 @@ class Recorder:
         # What a Response step answered, redacted but whole: the caller gets it all,
         # the log keeps at most STEP_OUTPUT_MAX_BYTES of it.
         self.answer: Any = None
+        # Positions that have a row already (a step logged as started, a step waiting to
+        # retry, the steps a resumed execution ran before): flushed as updates.
+        self.written: set[int] = set()
+        # Whether a stored output was cut short: such a run cannot resume from its log.
+        self.truncated = False
 
     def add_secrets(self, values: list[Any]) -> None:
         extra = secret_values(values)
@@ -100,6 +105,7 @@ class Recorder:
         # Inputs are made by references and can be larger than anything that came in:
         # capped the same way (the marker says so; retries reuse outputs, not inputs).
         stored_input = cap_output(redact(input, self.secrets))[0]
+        self.truncated = self.truncated or truncated
         self.pending.append(
             {
                 "step_key": step_key, "position": position, "connector": connector,
@@ -111,6 +117,23 @@ class Recorder:
             }
         )  # fmt: skip
 
+    def step_started(
+        self, *, step_key: str, position: int, connector: str, action: str, input: Any,
+        started_at,
+    ) -> None:  # fmt: skip
+        """Write at once that a step is about to call its action."""
+        self.flush()
+        values = {
+            "step_key": step_key, "connector": connector, "action": action, "status": "running",
+            "input": cap_output(redact(input, self.secrets))[0], "output": None, "error": "",
+            "started_at": started_at, "finished_at": None,
+        }  # fmt: skip
+        if position in self.written:
+            StepRun.objects.filter(execution=self.execution, position=position).update(**values)
+        else:
+            StepRun.objects.create(execution=self.execution, position=position, **values)
+            self.written.add(position)
+
     def finish(
         self, *, status: str, error: str = "", response: Any = None, tokens: int = 0
     ) -> None:
@@ -121,6 +144,7 @@ class Recorder:
         self.answer = redact(response, self.secrets) if response is not None else None
         execution.response = cap_output(self.answer)[0] if self.answer is not None else None
         execution.tokens_used = tokens
+        execution.lease_until = None
         execution.finished_at = timezone.now()
         if execution.started_at:
             elapsed = execution.finished_at - execution.started_at
@@ -151,16 +175,29 @@ class Recorder:
         if execution.pk is None:
             execution.save(force_insert=True)
         else:
+            # The lease belongs to the heartbeat while the run runs: written here only
+            # when the run leaves its worker (finished, or back to the queue).
+            leaving = ["lease_until"] if execution.status != "running" else []
             execution.save(
                 update_fields=[
                     "status", "error", "response", "tokens_used", "started_at", "finished_at",
-                    "duration_ms", "resume_position",
+                    "duration_ms", "resume_position", "not_before", "enqueued_at", *leaving,
                 ]
             )  # fmt: skip
         if self.pending:
+            for values in self.pending:
+                if values["position"] in self.written:
+                    StepRun.objects.filter(execution=execution, position=values["position"]).update(
+                        **values
+                    )
             StepRun.objects.bulk_create(
-                [StepRun(execution=execution, **values) for values in self.pending]
+                [
+                    StepRun(execution=execution, **values)
+                    for values in self.pending
+                    if values["position"] not in self.written
+                ]
             )
+            self.written.update(values["position"] for values in self.pending)
             self.pending = []
         for child in self.children:
             child.execution.parent = execution

@@ -13,7 +13,9 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -33,6 +35,17 @@ from connectors import registry
 from connectors.base import Action, ConnectorError, RunContext
 
 logger = logging.getLogger(__name__)
+
+
+class Deferred(Exception):
+    """A step waits to retry: the run goes back to the queue and continues later, in any
+    worker, so that no worker sleeps through the wait."""
+
+    def __init__(self, message: str, *, delay: float, attempts: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.delay = delay
+        self.attempts = attempts
 
 
 class StepFailed(Exception):
@@ -74,11 +87,11 @@ def load_plan(automation_id: int) -> Plan:
 
 def backoff_delay(attempt: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter in its upper half; a server's Retry-After
-    is a floor."""
+    is a floor, itself capped at MAX_RETRY_AFTER (a server cannot park a run for hours)."""
     ceiling = min(settings.RETRY_MAX_DELAY, settings.RETRY_BASE_DELAY * 2 ** (attempt - 1))
     delay = ceiling * random.uniform(0.5, 1.0)
     if retry_after is not None:
-        delay = max(delay, retry_after)
+        delay = max(delay, min(retry_after, settings.MAX_RETRY_AFTER))
     return delay
 
 
@@ -101,6 +114,9 @@ class Runner:
         ancestry: tuple[int, ...] = (),
         previous_outputs: dict[str, Any] | None = None,
         accounts: dict[int, ConnectedAccount] | None = None,
+        defer_retries: bool = False,
+        prior_attempts: dict[int, int] | None = None,
+        on_step: Callable[[], None] | None = None,
     ) -> None:
         self.plan = plan
         self.execution = execution
@@ -108,6 +124,12 @@ class Runner:
         self.flush_each_step = flush_each_step
         self.ancestry = (*ancestry, plan.automation.pk)
         self.previous_outputs = previous_outputs or {}
+        # A background run waits for a retry in the queue, not in its worker; the attempts
+        # a step made before such a wait count towards its limit.
+        self.defer_retries = defer_retries
+        self.prior_attempts = prior_attempts or {}
+        self.on_step = on_step
+        self._position = 0
         self.recorder = Recorder(execution, secrets=frozenset())
         self.recorder.add_secrets(list(plan.automation.get_secrets().values()))
         self.result: Any = None
@@ -142,6 +164,8 @@ class Runner:
                 if position < execution.resume_position and step.key in self.previous_outputs:
                     data["steps"][step.key] = self._reuse(position, step)
                     continue
+                if self.on_step:
+                    self.on_step()
                 if time.monotonic() > self.deadline:
                     raise StepFailed("The run's time limit was reached.", timed_out=True)
                 output, responds = self._run_step(position, step, data)
@@ -151,6 +175,15 @@ class Runner:
                     response = output
                 if self.flush_each_step and flush:
                     self.recorder.flush()
+        except Deferred as exc:
+            execution.status = Status.QUEUED
+            execution.resume_position = self._position
+            execution.not_before = timezone.now() + timedelta(seconds=exc.delay)
+            execution.enqueued_at = None
+            execution.lease_until = None
+            if flush:
+                self.recorder.flush()
+            return execution
         except StepFailed as exc:
             status = Status.TIMED_OUT if exc.timed_out else Status.FAILED
             self.recorder.finish(
@@ -166,6 +199,8 @@ class Runner:
 
     def _reuse(self, position: int, step: Step) -> Any:
         output = self.previous_outputs[step.key]
+        if position in self.recorder.written:
+            return output  # this execution's own step, logged before it was resumed
         self.recorder.step_run(
             step_key=step.key, position=position, connector=step.connector, action=step.action,
             status=Status.SUCCEEDED, input=None, output=output, error="", attempts=0,
@@ -176,6 +211,7 @@ class Runner:
     def _run_step(self, position: int, step: Step, data: dict[str, Any]) -> tuple[Any, bool]:
         started_at, clock = timezone.now(), time.monotonic()
         label = step.name or step.key
+        self._position = position
         record = {
             "step_key": step.key, "position": position, "connector": step.connector,
             "action": step.action, "started_at": started_at,
@@ -194,7 +230,18 @@ class Runner:
             if action.needs_account and account is None:
                 raise StepFailed("This step needs an account; choose one in its settings.")
             context = self._context(step, credentials)
-            output, size, attempts = self._call(action, params, context, step)
+            if self.flush_each_step and getattr(action, "side_effects", True):
+                # Logged as started before the call: if this worker dies now, recovery
+                # knows the action may have acted and fails the run for a person to check.
+                self.recorder.step_started(**record, input=logged_input)
+            output, size, attempts = self._call(action, params, context, step, position)
+        except Deferred as exc:
+            self.recorder.step_run(
+                **record, status=Status.QUEUED, input=logged_input, output=None,
+                error=f"{exc.message} (attempt {exc.attempts}; retrying in {exc.delay:.0f} s)",
+                attempts=exc.attempts, duration_ms=_ms(clock),
+            )  # fmt: skip
+            raise
         except StepFailed as exc:
             tokens = context.usage.get("tokens", 0) if context else 0
             self.tokens += tokens
@@ -262,9 +309,9 @@ class Runner:
         )
 
     def _call(
-        self, action: Action, params: dict, context: RunContext, step: Step
-    ) -> tuple[Any, int]:
-        attempt = 0
+        self, action: Action, params: dict, context: RunContext, step: Step, position: int
+    ) -> tuple[Any, int, int]:
+        attempt = self.prior_attempts.get(position, 0)
         while True:
             attempt += 1
             try:
@@ -280,6 +327,10 @@ class Runner:
                         f"{exc.message} (no time left to retry)", timed_out=True, attempts=attempt
                     ) from None
                 logger.info("Retrying step %s in %.2fs (attempt %d)", step.key, delay, attempt)
+                if self.defer_retries and not self.recorder.truncated:
+                    raise Deferred(exc.message, delay=delay, attempts=attempt) from None
+                # Inline runs (an HTTP caller waits; a sub automation inside its parent's
+                # step) wait here, bounded by their deadline.
                 time.sleep(delay)
             except StepFailed as exc:
                 exc.attempts = attempt

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from automations.engine import lease, queue
 from automations.engine.runner import Plan, Runner, load_plan
-from automations.models import Execution, Status
+from automations.models import Automation, Execution, Project, Status, StepRun
 
 
 def run_inline(
@@ -35,33 +39,96 @@ def answer_inline(
 
 
 def claim(execution_id: int) -> bool:
-    """Take a queued execution for this worker; False when another worker has it."""
-    return bool(
-        Execution.objects.filter(pk=execution_id, status=Status.QUEUED).update(
-            status=Status.RUNNING, started_at=timezone.now()
-        )
+    """Take a queued execution for this worker, with a lease. False when another worker
+    has it, it is not due yet, or its team already runs TEAM_MAX_CONCURRENT_RUNS; then
+    it waits, marked not handed over, for a slot (``queue.dispatch`` sends it)."""
+    now = timezone.now()
+    postgresql = connection.vendor == "postgresql"
+    # SQLite runs one write at a time: there the one statement is the whole claim.
+    with transaction.atomic() if postgresql else contextlib.nullcontext():
+        if postgresql:
+            # Claims of one team take turns (a transaction lock on the team's number), so
+            # two of them cannot both count a free slot.
+            team_id = queue.team_of(execution_id)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_TEAM_SLOTS, team_id or 0]
+                )
+        with connection.cursor() as cursor:
+            cursor.execute(CLAIM_SQL, {
+                "pk": execution_id, "now": now, "lease": lease.lease_end(now),
+                "limit": settings.TEAM_MAX_CONCURRENT_RUNS, "queued": Status.QUEUED,
+                "running": Status.RUNNING,
+            })  # fmt: skip
+            if cursor.rowcount:
+                return True
+    # Still queued and due: its team is at its limit.
+    Execution.objects.filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now), pk=execution_id, status=Status.QUEUED
+    ).update(enqueued_at=None)
+    return False
+
+
+LOCK_TEAM_SLOTS = 7401  # the class of PostgreSQL advisory locks taken by claims
+_execution, _automation, _project = (
+    Execution._meta.db_table,
+    Automation._meta.db_table,
+    Project._meta.db_table,
+)
+# One statement: the row is queued and due, and its team runs fewer than the limit.
+CLAIM_SQL = f"""
+UPDATE {_execution} SET status = %(running)s, lease_until = %(lease)s, not_before = NULL,
+    started_at = COALESCE(started_at, %(now)s)
+WHERE id = %(pk)s AND status = %(queued)s
+  AND (not_before IS NULL OR not_before <= %(now)s)
+  AND (
+    SELECT COUNT(*) FROM {_execution} busy
+    JOIN {_automation} ba ON ba.id = busy.automation_id
+    JOIN {_project} bp ON bp.id = ba.project_id
+    WHERE busy.status = %(running)s AND busy.parent_id IS NULL AND bp.team_id = (
+        SELECT p.team_id FROM {_automation} a JOIN {_project} p ON p.id = a.project_id
+        WHERE a.id = {_execution}.automation_id
     )
+  ) < %(limit)s
+"""  # noqa: S608 (table names from the models, values as parameters)
 
 
 def run_queued(execution_id: int) -> Execution | None:
     if not claim(execution_id):
         return None
     execution = Execution.objects.get(pk=execution_id)
-    previous = _previous_outputs(execution)
-    runner = Runner(
-        load_plan(execution.automation_id), execution,
-        deadline=time.monotonic() + settings.RUN_TIME_LIMIT, flush_each_step=True,
-        previous_outputs=previous,
-    )  # fmt: skip
-    runner.run()
+    own = list(execution.step_runs.all())
+    # The run's time limit counts from its first start: a resumed run has used some.
+    used = (timezone.now() - execution.started_at).total_seconds()
+    with lease.holding(execution_id):
+        runner = Runner(
+            load_plan(execution.automation_id), execution,
+            deadline=time.monotonic() + settings.RUN_TIME_LIMIT - used, flush_each_step=True,
+            previous_outputs=_previous_outputs(execution, own), defer_retries=True,
+            prior_attempts={r.position: r.attempts for r in own if r.status == Status.QUEUED},
+            on_step=lambda: lease.renew(execution_id),
+        )  # fmt: skip
+        runner.recorder.written = {run.position for run in own}
+        runner.run()
+    # The slot this run held goes to the oldest run of its team waiting for one.
+    queue.dispatch(team_id=runner.team_id)
     return execution
 
 
-def _previous_outputs(execution: Execution) -> dict[str, Any]:
-    """For a retry: the outputs of the steps before the one that failed."""
-    if not execution.retry_of_id or not execution.resume_position:
+def _previous_outputs(execution: Execution, own: list[StepRun]) -> dict[str, Any]:
+    """The outputs of the steps before the resume position: this execution's own when
+    it ran some already (it waited to retry a step, or lost its worker), else, for a
+    retry, those of the execution it retries."""
+    if not execution.resume_position:
         return {}
-    runs = execution.retry_of.step_runs.filter(
-        position__lt=execution.resume_position, status=Status.SUCCEEDED, output_truncated=False
-    )
-    return {run.step_key: run.output for run in runs}
+    if own:
+        runs = [r for r in own if r.position < execution.resume_position]
+    elif execution.retry_of_id:
+        runs = list(execution.retry_of.step_runs.filter(position__lt=execution.resume_position))
+    else:
+        return {}
+    return {
+        run.step_key: run.output
+        for run in runs
+        if run.status == Status.SUCCEEDED and not run.output_truncated
+    }

@@ -18,8 +18,8 @@ from automations.services.executions import (
     automation_run,
     automation_run_scheduled,
     execution_enqueue,
+    execution_housekeeping,
     execution_prune,
-    execution_reap_stale,
     execution_retry,
 )
 from automations.services.projects import project_create
@@ -44,7 +44,7 @@ __all__ = [
     "data_suggestions",
     "execution_enqueue",
     "execution_prune",
-    "execution_reap_stale",
+    "execution_housekeeping",
     "execution_retry",
     "project_create",
     "secrets_rotate",

@@ -1,4 +1,4 @@
-"""Starting, queueing, retrying and pruning executions."""
+"""Starting, queueing, retrying and pruning executions, and the queue's housekeeping."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
+from automations.engine import queue
 from automations.engine.conditions import conditions_hold
 from automations.engine.runner import load_plan
 from automations.engine.start import run_inline, run_queued
@@ -18,29 +18,30 @@ from automations.models import Automation, DeliveryReceipt, Execution, Status
 from connectors import registry
 from connectors.base import ConnectorError
 
-RUN_TASK = "automations.tasks.run_execution"
+RUN_TASK = queue.RUN_TASK
 
 
 def execution_enqueue(
     *, automation: Automation, trigger_output: Any, is_test: bool = False
 ) -> Execution:
-    """Record a queued execution and hand its id to a worker once the row is committed."""
+    """Record a queued execution and hand its id to a worker once the row is committed.
+    A broker that cannot be reached then loses nothing: the row stays queued and the
+    dispatcher hands it over when the broker is back."""
     execution = Execution.objects.create(
-        automation=automation, status=Status.QUEUED, trigger_output=trigger_output, is_test=is_test
-    )
-    _enqueue(execution.pk)
+        automation=automation, status=Status.QUEUED, trigger_output=trigger_output,
+        is_test=is_test, enqueued_at=timezone.now(),
+    )  # fmt: skip
+    queue.send_on_commit(execution.pk)
     return execution
 
 
-def _enqueue(execution_id: int) -> None:
-    transaction.on_commit(
-        lambda: async_task(RUN_TASK, execution_id, task_name=f"execution-{execution_id}")
-    )
-
-
-def execution_retry(*, execution: Execution) -> Execution:
+def execution_retry(*, execution: Execution) -> tuple[Execution, bool]:
     """Run a failed execution again from the step that failed, with the outputs of the
-    steps before it."""
+    steps before it. An execution has one retry: asked again, this returns the one it
+    has (and False)."""
+    existing = Execution.objects.filter(retry_of=execution).first()
+    if existing is not None:
+        return existing, False
     if execution.status not in (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED):
         raise ValidationError("Only a failed, timed out or cancelled execution can be retried.")
     if execution.parent_id:
@@ -52,13 +53,18 @@ def execution_retry(*, execution: Execution) -> Execution:
     ).count()
     if reusable < resume:
         resume = 0  # an earlier output was too large to keep: start over
-    retry = Execution.objects.create(
-        automation=execution.automation, status=Status.QUEUED,
-        trigger_output=execution.trigger_output, retry_of=execution, resume_position=resume,
-        is_test=execution.is_test,
-    )  # fmt: skip
-    _enqueue(retry.pk)
-    return retry
+    try:
+        with transaction.atomic():
+            retry = Execution.objects.create(
+                automation=execution.automation, status=Status.QUEUED,
+                trigger_output=execution.trigger_output, retry_of=execution,
+                resume_position=resume, is_test=execution.is_test, enqueued_at=timezone.now(),
+            )  # fmt: skip
+    except IntegrityError:
+        # Pressed twice at once: the constraint let one through; this is the other.
+        return Execution.objects.get(retry_of=execution), False
+    queue.send_on_commit(retry.pk)
+    return retry, True
 
 
 def execution_prune(*, days: int | None = None) -> int:
@@ -70,17 +76,12 @@ def execution_prune(*, days: int | None = None) -> int:
     return deleted
 
 
-def execution_reap_stale() -> int:
-    """Executions left running or queued by a worker that died: past twice the run time
-    limit they are marked timed out, with a message saying so, and keep their log."""
-    cutoff = timezone.now() - timedelta(seconds=2 * settings.RUN_TIME_LIMIT)
-    return Execution.objects.filter(
-        status__in=[Status.RUNNING, Status.QUEUED], created_at__lt=cutoff
-    ).update(
-        status=Status.TIMED_OUT,
-        finished_at=timezone.now(),
-        error="The run did not finish: its worker stopped, or no worker took it in time.",
-    )
+def execution_housekeeping() -> dict[str, int]:
+    """Recover the runs of workers that died and hand waiting runs to the broker. Run by
+    the housekeeping thread of every worker process (``automations.worker``) and, as a
+    backstop, by a django-q2 schedule. A queued run is never timed out for waiting: a
+    backlog is not a failure."""
+    return queue.housekeeping()
 
 
 def automation_run(
@@ -119,6 +120,7 @@ def automation_run_scheduled(*, automation_id: int) -> Execution | None:
     if not conditions_hold(automation.trigger_conditions, output):
         return None
     execution = Execution.objects.create(
-        automation=automation, status=Status.QUEUED, trigger_output=output
-    )
+        automation=automation, status=Status.QUEUED, trigger_output=output,
+        enqueued_at=timezone.now(),
+    )  # fmt: skip
     return run_queued(execution.pk)

@@ -444,7 +444,7 @@ def execution_retry(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Your role in this team cannot retry executions.")
     execution = selectors.execution_get(team=found.project.team, pk=pk)
     try:
-        retry = services.execution_retry(execution=execution)
+        retry, _ = services.execution_retry(execution=execution)
     except ValidationError as exc:
         return HttpResponse("; ".join(exc.messages), status=400)
     return redirect("wizard:execution", pk=retry.pk)

@@ -1,0 +1,201 @@
+"""The queue: the database says what must run, the broker only carries the doorbell.
+
+A queued execution is handed to django-q2 by id (``enqueued_at`` records when). The
+dispatcher hands it over again when no worker took it within DISPATCH_AFTER seconds (a
+broker that was down or restarted, a cluster killed with tasks it had prefetched), or
+when it was never handed over (its team had no free slot, a step waits to retry until
+``not_before``). Recovery takes executions whose lease ran out (their worker died) and
+resumes them at their first unfinished step, unless that step may have acted already.
+Both take rows with conditional updates, so any number of them may run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from automations.engine.lease import lease_end
+from automations.models import FINISHED, Execution, Status, Step, StepRun
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "automations.tasks.run_execution"
+BATCH = 200
+
+
+def send(execution_ids: list[int]) -> list[int]:
+    """Hand ids to the broker now; the ids it took. When it cannot be reached the rows
+    stay queued, marked not handed over, for the dispatcher's next pass."""
+    sent = []
+    for pk in execution_ids:
+        try:
+            async_task(RUN_TASK, pk, task_name=f"execution-{pk}")
+        except Exception:
+            logger.warning(
+                "The task broker refused execution %s; it stays queued for the dispatcher.",
+                pk, exc_info=True,
+            )  # fmt: skip
+            Execution.objects.filter(
+                pk__in=[p for p in execution_ids if p not in sent], status=Status.QUEUED
+            ).update(enqueued_at=None)
+            break
+        sent.append(pk)
+    return sent
+
+
+def send_on_commit(execution_id: int) -> None:
+    transaction.on_commit(lambda: send([execution_id]))
+
+
+def team_of(execution_id: int) -> int | None:
+    return (
+        Execution.objects.filter(pk=execution_id)
+        .values_list("automation__project__team_id", flat=True)
+        .first()
+    )
+
+
+def running_per_team(team_ids: set[int]) -> dict[int, int]:
+    rows = (
+        Execution.objects.filter(
+            status=Status.RUNNING, parent__isnull=True, automation__project__team_id__in=team_ids
+        )
+        .values_list("automation__project__team_id")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
+
+
+def _waiting(now: datetime) -> Q:
+    """Queued, due, and not with a worker: never handed over, or not taken in time."""
+    stale = now - timedelta(seconds=settings.DISPATCH_AFTER)
+    return (
+        Q(status=Status.QUEUED, parent__isnull=True)
+        & (Q(not_before__isnull=True) | Q(not_before__lte=now))
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+    )
+
+
+def dispatch(*, team_id: int | None = None) -> int:
+    """Hand waiting executions to the broker, oldest first, as many per team as it has
+    free slots (so a team at its limit costs the broker nothing). The number sent."""
+    now = timezone.now()
+    rows = Execution.objects.filter(_waiting(now))
+    if team_id is not None:
+        rows = rows.filter(automation__project__team_id=team_id)
+    candidates = list(
+        rows.order_by("created_at", "pk").values_list("pk", "automation__project__team_id")[:BATCH]
+    )
+    if not candidates:
+        return 0
+    running = running_per_team({team for _, team in candidates})
+    room = {
+        team: settings.TEAM_MAX_CONCURRENT_RUNS - running.get(team, 0) for _, team in candidates
+    }
+    taken = []
+    for pk, team in candidates:
+        if room[team] <= 0:
+            continue
+        # Taken with a conditional update: two dispatchers never both send one row.
+        if Execution.objects.filter(_waiting(now), pk=pk).update(enqueued_at=now):
+            room[team] -= 1
+            taken.append(pk)
+    return len(send(taken))
+
+
+def _expired(now: datetime) -> Q:
+    """Running past its lease; a row without one (written by a web process) after the
+    longest a run may take."""
+    limit = now - timedelta(seconds=settings.RUN_TIME_LIMIT + settings.LEASE_SECONDS)
+    return Q(status=Status.RUNNING, parent__isnull=True) & (
+        Q(lease_until__lt=now)
+        | Q(lease_until__isnull=True, started_at__lt=limit)
+        | Q(lease_until__isnull=True, started_at__isnull=True, created_at__lt=limit)
+    )
+
+
+def recover() -> int:
+    """Take over executions whose worker died; the number taken."""
+    now = timezone.now()
+    expired = list(Execution.objects.filter(_expired(now)).values_list("pk", flat=True)[:BATCH])
+    taken = 0
+    for pk in expired:
+        # Like a claim: whoever moves the lease owns the recovery of this row.
+        if Execution.objects.filter(_expired(now), pk=pk).update(lease_until=lease_end(now)):
+            _recover(pk)
+            taken += 1
+    return taken
+
+
+def _recover(execution_id: int) -> None:
+    execution = Execution.objects.get(pk=execution_id)
+    runs = {run.position: run for run in execution.step_runs.all()}
+    position = 0
+    while position in runs and runs[position].status == Status.SUCCEEDED:
+        position += 1
+    if not runs:
+        position = execution.resume_position  # died before its first step was logged
+    stopped = runs.get(position)
+    if stopped is not None and stopped.status == Status.RUNNING:
+        # Logged as started before an action with side effects: it may have acted.
+        _fail(execution, stopped, _label(execution, stopped))
+        return
+    if any(runs[p].output_truncated for p in range(position)):
+        label = _label(execution, stopped) if stopped else f"#{position + 1}"
+        _fail(execution, stopped, label)
+        return
+    with transaction.atomic():
+        resumed = Execution.objects.filter(pk=execution_id, status=Status.RUNNING).update(
+            status=Status.QUEUED, resume_position=position, enqueued_at=timezone.now(),
+            not_before=None, lease_until=None,
+        )  # fmt: skip
+        if resumed:
+            logger.warning(
+                "Execution %s lost its worker; resumed at step %s", execution_id, position
+            )
+            send_on_commit(execution_id)
+
+
+def _label(execution: Execution, run: StepRun | None) -> str:
+    if run is None:
+        return "?"
+    name = (
+        Step.objects.filter(automation_id=execution.automation_id, key=run.step_key)
+        .values_list("name", flat=True)
+        .first()
+    )
+    return name or run.step_key
+
+
+def _fail(execution: Execution, run: StepRun | None, label: str) -> None:
+    message = (
+        f"The worker stopped during step '{label}'. It may have acted already: check, then retry."
+    )
+    now = timezone.now()
+    elapsed = (now - execution.started_at).total_seconds() * 1000 if execution.started_at else 0
+    with transaction.atomic():
+        failed = Execution.objects.filter(pk=execution.pk, status=Status.RUNNING).update(
+            status=Status.FAILED, error=message, finished_at=now, lease_until=None,
+            duration_ms=int(elapsed),
+        )  # fmt: skip
+        if not failed:
+            return
+        if run is not None:
+            StepRun.objects.filter(pk=run.pk).exclude(status__in=FINISHED).update(
+                status=Status.FAILED, error=message, finished_at=now
+            )
+        Execution.objects.filter(parent=execution).exclude(status__in=FINISHED).update(
+            status=Status.FAILED, error=message, finished_at=now
+        )
+    logger.warning("Execution %s lost its worker during step %s: failed", execution.pk, label)
+
+
+def housekeeping() -> dict[str, int]:
+    """One pass: recover what dead workers left, then hand waiting runs over."""
+    return {"recovered": recover(), "dispatched": dispatch()}
