@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from automations.audit import Kind, automation_audit
 from automations.engine.conditions import conditions_hold
 from automations.engine.runner import load_plan
 from automations.engine.start import run_inline, run_queued
@@ -38,7 +39,7 @@ def _enqueue(execution_id: int) -> None:
     )
 
 
-def execution_retry(*, execution: Execution) -> Execution:
+def execution_retry(*, execution: Execution, actor=None) -> Execution:
     """Run a failed execution again from the step that failed, with the outputs of the
     steps before it."""
     if execution.status not in (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED):
@@ -58,6 +59,7 @@ def execution_retry(*, execution: Execution) -> Execution:
         is_test=execution.is_test,
     )  # fmt: skip
     _enqueue(retry.pk)
+    automation_audit(Kind.AUTOMATION_RUN, retry.automation, actor, f"retry of {execution.pk}")
     return retry
 
 
@@ -84,7 +86,7 @@ def execution_reap_stale() -> int:
 
 
 def automation_run(
-    *, automation: Automation, payload: Any, wait: bool = False, is_test: bool = False
+    *, automation: Automation, payload: Any, wait: bool = False, is_test: bool = False, actor=None
 ) -> Execution:
     """Start a run with ``payload`` as the event: queued, or inline when ``wait``."""
 
@@ -95,6 +97,7 @@ def automation_run(
         output = trigger.accept_payload(payload, automation.trigger_config)
     except ConnectorError as exc:
         raise ValidationError({"payload": exc.message}) from None
+    automation_audit(Kind.AUTOMATION_RUN, automation, actor)
     if wait:
         execution = run_inline(load_plan(automation.pk), output, is_test=is_test)
         return execution

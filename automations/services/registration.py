@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from accounts import selectors as account_selectors
 from accounts.models import ConnectedAccount
 from automations import documents
+from automations.audit import Kind, automation_audit
 from automations.definitions import clean_definition
 from automations.models import Automation
 from automations.schedules import automation_schedule_clear, automation_schedule_set
@@ -90,7 +91,7 @@ def trigger_account(automation: Automation) -> ConnectedAccount | None:
         raise ValidationError({"trigger.account": exc.message}) from None
 
 
-def automation_activate(*, automation: Automation) -> Automation:
+def automation_activate(*, automation: Automation, actor=None) -> Automation:
     """Switch on: the definition must be complete, and the trigger registers itself with
     its service where it can."""
     clean_definition(
@@ -110,6 +111,7 @@ def automation_activate(*, automation: Automation) -> Automation:
     automation.trigger_state = state or {}
     automation.active = True
     automation.save(update_fields=["active", "trigger_state", "updated_at"])
+    automation_audit(Kind.AUTOMATION_ACTIVATED, automation, actor)
     _sync_schedule(automation, trigger)
     return automation
 
@@ -143,7 +145,7 @@ def _generate_secrets(automation: Automation, trigger) -> None:
     automation.save(update_fields=["secrets_encrypted", "updated_at"])
 
 
-def automation_deactivate(*, automation: Automation) -> Automation:
+def automation_deactivate(*, automation: Automation, actor=None) -> Automation:
     if not automation.active:
         return automation
     trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
@@ -154,5 +156,6 @@ def automation_deactivate(*, automation: Automation) -> Automation:
     automation.trigger_state = {}
     automation.active = False
     automation.save(update_fields=["active", "trigger_state", "updated_at"])
+    automation_audit(Kind.AUTOMATION_DEACTIVATED, automation, actor)
     _sync_schedule(automation, trigger)
     return automation
