@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
+from accounts.models import Membership
+from accounts.services import team_create
 from tests.support.required import require
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -53,9 +55,6 @@ def _shot(page, name: str) -> None:
 def test_an_invited_editor_joins_and_the_owner_sees_it_in_the_audit_log(
     live_server, browser, django_user_model, settings
 ):
-    from accounts.models import Membership
-    from accounts.services import team_create
-
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
     settings.PUBLIC_BASE_URL = ""
     owner = django_user_model.objects.create_user("olivia", "olivia@example.com", "pw-olivia-123")
