@@ -14,8 +14,9 @@ from rest_framework.views import APIView
 from accounts import roles, tokens
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import AuditKind, Membership, Team
+from accounts.models import AuditKind, Membership, Role, Team
 from automations.api import team_serializers as s
+from automations.api.serializers import TeamOut
 from automations.api.views import _int_param, _time_param, _valid
 
 
@@ -37,12 +38,12 @@ def _base_url(request) -> str:
 
 
 class TeamDetail(TeamScoped):
-    @extend_schema(request=s.TeamUpdateIn, responses={200: dict}, summary="Rename the team")
+    @extend_schema(request=s.TeamUpdateIn, responses=TeamOut, summary="Rename the team")
     def patch(self, request, slug: str):
         team = self.require(request, slug, roles.Action.MANAGE_TEAM)
         data = _valid(s.TeamUpdateIn, request)
         team = account_services.team_rename(actor=request.user, team=team, name=data["name"])
-        return Response({"id": team.pk, "name": team.name, "slug": team.slug})
+        return Response(TeamOut(team, context={"roles": {team.pk: Role.OWNER.value}}).data)
 
     @extend_schema(responses={204: None}, summary="Delete the team and everything in it")
     def delete(self, request, slug: str):
