@@ -20,7 +20,7 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_platform --addr $(ADDR)
 
 # Any management command with the same development defaults as `make run`:
-# make manage ARGS="drf_create_token admin"
+# make manage ARGS="create_api_token admin --name laptop"
 manage: $(STAMP)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py $(ARGS)
 

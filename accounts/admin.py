@@ -14,8 +14,19 @@ from accounts import (
     admin_users,  # noqa: F401  (the user admin that keeps every team an owner)
     roles,
     services,
+    tokens,
 )
-from accounts.models import ConnectedAccount, Invitation, Membership, Team
+from accounts.admin_signins import SuperuserOnly
+from accounts.audit import audit_record
+from accounts.models import (
+    ApiToken,
+    AuditEvent,
+    AuditKind,
+    ConnectedAccount,
+    Invitation,
+    Membership,
+    Team,
+)
 from connectors import fields as field_types
 from connectors import registry
 
@@ -263,6 +274,38 @@ class TeamAdmin(TeamScopedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
 
+    def _may_manage_team(self, request, obj) -> bool:
+        if request.user.is_superuser:
+            return True
+        role = Membership.objects.filter(team=obj, user=request.user).values_list("role", flat=True)
+        return roles.can(role.first(), roles.Action.MANAGE_TEAM)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Renaming is the owners' (docs/ROLES.md); admins manage the members inline.
+        if obj is not None and not self._may_manage_team(request, obj):
+            return ["name", "slug"]
+        return []
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return (
+            {}
+            if obj is not None and not self._may_manage_team(request, obj)
+            else {"slug": ["name"]}
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or self._may_manage_team(request, obj))
+
+    def save_model(self, request, obj, form, change):
+        if change and "name" in form.changed_data:
+            new_name, obj.name = obj.name, form.initial["name"]
+            services.team_rename(actor=request.user, team=obj, name=new_name)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.team_delete(actor=request.user, team=obj)
+
 
 class _OneRowDeletes:
     """Deleting goes through the service one row at a time, with its refusal shown as a
@@ -340,12 +383,12 @@ class InvitationAdmin(TeamScopedAdmin):
     list_filter = ["role", TeamFilter]
     search_fields = ["email", "team__name"]
     list_select_related = ["team"]
-    exclude = ["invited_by"]
+    exclude = ["invited_by", "revoked_at", "sent_at", "expires_at"]
 
     def get_readonly_fields(self, request, obj=None):
         # To invite as another role, delete the invitation and invite again.
         if obj is not None:
-            return ["team", "email", "role", "expires_at", "accepted_at"]
+            return ["team", "email", "role", "expires_at", "accepted_at", "revoked_at", "sent_at"]
         return ["accepted_at"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -357,7 +400,11 @@ class InvitationAdmin(TeamScopedAdmin):
         if change:
             return
         invitation = services.invitation_create(
-            actor=request.user, team=obj.team, email=obj.email, role=obj.role
+            actor=request.user,
+            team=obj.team,
+            email=obj.email,
+            role=obj.role,
+            base_url=request.build_absolute_uri("/"),
         )
         obj.pk = invitation.pk
         obj.refresh_from_db()
@@ -471,3 +518,40 @@ class ConnectedAccountAdmin(TeamScopedAdmin):
             obj.created_by = request.user
         services.account_apply(account=obj, public=public, secrets=secrets)
         obj.save()
+        kind = AuditKind.ACCOUNT_CHANGED if change else AuditKind.ACCOUNT_CREATED
+        audit_record(kind=kind, team=obj.team, actor=request.user, obj=obj, summary="in the admin")
+
+    def delete_model(self, request, obj):
+        services.account_delete(account=obj, actor=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(SuperuserOnly, admin.ModelAdmin):
+    """Every team's entries, read-only, for superusers; team admins use the audit page."""
+
+    list_display = ["created_at", "team_name", "actor_name", "kind", "object_repr", "summary"]
+    list_filter = ["kind"]
+    search_fields = ["team_name", "actor_name", "object_repr", "summary"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(SuperuserOnly, admin.ModelAdmin):
+    """Superusers see and revoke tokens; the tokens themselves are never stored."""
+
+    list_display = ["name", "user", "prefix", "read_only", "created_at", "last_used_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    readonly_fields = ["user", "name", "prefix", "read_only", "created_at", "last_used_at"]
+    exclude = ["key_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def delete_model(self, request, obj):
+        tokens.token_revoke(token=obj, actor=request.user)

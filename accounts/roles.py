@@ -7,6 +7,7 @@ ordered (each can do everything the one below it can).
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -105,3 +106,31 @@ def can_assign_role(actor_role: str | None, current_role: str | None, new_role: 
 def owner_refusal(owners_after: int) -> str | None:
     """The last owner can neither leave, be removed nor be demoted."""
     return NEEDS_AN_OWNER if owners_after < 1 else None
+
+
+def refusal(role: str | None, action: Action) -> str:
+    """What a refused member is told: the action, the least role it needs, and theirs."""
+    least = LEAST_ROLE[action]
+    higher = "" if least == Role.OWNER else " or higher"
+    yours = Role(role).label.lower() if role in Role.values else "none"
+    return (
+        f"{action.label} needs the {least.label.lower()} role{higher} in this team; "
+        f"your role is {yours}."
+    )
+
+
+def require(role: str | None, action: Action) -> None:
+    """Raise PermissionDenied (the site's 403 page, or the API's 403) with the refusal
+    unless ``role`` may do ``action``."""
+    if not can(role, action):
+        raise PermissionDenied(refusal(role, action))
+
+
+def abilities(role: str | None) -> dict[str, bool]:
+    """What the role may do, keyed by action, for templates (``can.manage_members``)."""
+    return {action.value: can(role, action) for action in Action}
+
+
+def assignable_roles(actor_role: str | None) -> list[Role]:
+    """The roles an actor may give a member or an invitation."""
+    return [role for role in Role if can_assign_role(actor_role, None, role)]

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from accounts.models import ConnectedAccount, Membership, Team
+from accounts.models import (
+    PERSONAL_KINDS,
+    ApiToken,
+    AuditEvent,
+    ConnectedAccount,
+    Invitation,
+    Membership,
+    Team,
+)
 
 
 def team_list_for_user(*, user) -> QuerySet[Team]:
@@ -29,6 +39,83 @@ def team_get_for_user(*, user, slug: str) -> Team:
     if team is None:
         raise Http404("No such team.")
     return team
+
+
+def team_current(*, user) -> Team | None:
+    """The team the user chose last (Membership.last_used_at), else their first."""
+    if not user.is_authenticated:
+        return None
+    membership = (
+        Membership.objects.filter(user=user)
+        .select_related("team")
+        .order_by(F("last_used_at").desc(nulls_last=True), "team__name")
+        .first()
+    )
+    return membership.team if membership else None
+
+
+def member_list(*, team: Team) -> QuerySet[Membership]:
+    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def member_get(*, team: Team, user_id: int) -> Membership:
+    membership = member_list(team=team).filter(user_id=user_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def invitation_list_pending(*, team: Team) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        team=team, accepted_at__isnull=True, revoked_at__isnull=True
+    ).select_related("invited_by")
+
+
+def invitation_get(*, team: Team, pk: int) -> Invitation:
+    invitation = Invitation.objects.filter(team=team, pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def token_list(*, user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user)
+
+
+def token_get(*, user, pk: int) -> ApiToken:
+    token = token_list(user=user).filter(pk=pk).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+def audit_list(
+    *,
+    team: Team,
+    actor_id: int | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """The team's entries, and its members' personal ones (their sign-in failures and
+    API tokens), newest first."""
+    members = Membership.objects.filter(team=team).values("user_id")
+    events = AuditEvent.objects.filter(
+        Q(team=team) | Q(team__isnull=True, kind__in=PERSONAL_KINDS, actor__in=members)
+    )
+    if actor_id is not None:
+        events = events.filter(actor_id=actor_id)
+    if kind:
+        events = events.filter(kind=kind)
+    if since:
+        events = events.filter(created_at__gte=since)
+    if until:
+        events = events.filter(created_at__lt=until)
+    return events.order_by("-created_at", "-pk")
+
+
+def aware(value: datetime) -> datetime:
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
 def account_list(*, team: Team, connector: str | None = None) -> QuerySet[ConnectedAccount]:

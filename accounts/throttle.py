@@ -5,34 +5,23 @@ at the three pieces here."""
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import timedelta
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.audit import audit_record
+from accounts.clients import client_ip  # noqa: F401  (AXES_CLIENT_IP_CALLABLE names it here)
+from accounts.models import AuditKind
+
 LOCKED_OUT_TEMPLATE = "accounts/locked_out.html"
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the address a trusted reverse proxy put in AXES_CLIENT_IP_HEADER.
-    Of a list (X-Forwarded-For) the right-most address is taken: the one the proxy
-    added itself; anything to its left was sent by the client and can be forged."""
-    header = settings.AXES_CLIENT_IP_HEADER
-    if header:
-        forwarded = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
-        candidate = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            pass
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class LoginThrottleHandler(AxesDatabaseHandler):
@@ -42,6 +31,22 @@ class LoginThrottleHandler(AxesDatabaseHandler):
     with an account of their own could sign into it after every few guesses at another
     user's password and never reach the address limit. Here a success forgives only the
     failures of that user name from that address (the user's own typos)."""
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs) -> None:
+        """axes counts the failure; the audit log records it (and a lockout) against the
+        user it names. An unknown user name is not written down: it may be a password
+        typed into the wrong box."""
+        super().user_login_failed(sender, credentials, request=request, **kwargs)
+        if request is None:
+            return
+        username = get_client_username(request, credentials)
+        user = get_user_model().objects.filter(username=username).first() if username else None
+        locked = getattr(request, "axes_locked_out", False)
+        kind = AuditKind.SIGNIN_LOCKED_OUT if locked else AuditKind.SIGNIN_FAILED
+        summary = "wrong password" if user else "unknown user name"
+        audit_record(
+            kind=kind, actor=user, summary=summary + (", sign-in paused" if locked else "")
+        )
 
     def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
         count, _ = AccessAttempt.objects.filter(

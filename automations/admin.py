@@ -269,7 +269,7 @@ class AutomationAdmin(TeamScopedAdmin):
         count = 0
         for automation in queryset:
             try:
-                service(automation=automation)
+                service(automation=automation, actor=request.user)
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{path}: {' '.join(messages)}" if path != "__all__" else " ".join(messages)

@@ -5,6 +5,7 @@ Each takes ids, never model instances (task arguments are pickled), and calls a 
 
 from __future__ import annotations
 
+from accounts.audit import audit_prune
 from automations import services
 from automations.engine.start import run_queued
 
@@ -20,7 +21,8 @@ def run_scheduled(automation_id: int | str) -> str:
 
 
 def prune_executions() -> int:
-    return services.execution_prune()
+    """The hourly prune: old executions, and audit entries past AUDIT_RETENTION_DAYS."""
+    return services.execution_prune() + audit_prune()
 
 
 def housekeeping() -> str:

@@ -82,7 +82,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -104,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit entries name the client address of the request that made them.
+    "accounts.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -122,6 +123,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context.navigation",
             ],
         },
     },
@@ -202,6 +204,17 @@ STORAGES = {
 LOGIN_URL = "wizard:login"
 LOGIN_REDIRECT_URL = "/"
 
+# E-mail (invitations, password resets): EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@mail.example.com:587, filemail:///tmp/mail; the default
+# prints messages to the web process's output (so `make run` shows the links).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Switchboard <switchboard@localhost>")
+# Invitation links work once, for this many days.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+# Closed by default: people join by invitation. Open, a new user gets a personal team.
+ALLOW_SIGNUP = env.bool("ALLOW_SIGNUP", default=False)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
+
 # Sign-in throttling (django-axes, see accounts/throttle.py): AXES_FAILURE_LIMIT wrong
 # passwords for one user name, or from one client address, pause signing in (wizard and
 # admin) for AXES_COOLOFF_MINUTES after the last of them. Failures are kept in the
@@ -245,10 +258,13 @@ if _proxy_header:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api_auth.ReadOnlyTokens",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "automations.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",

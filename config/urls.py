@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", include("automations.api.urls")),
     path("media/generated/<path:path>", generated_file, name="generated-file"),
     path("metrics", metrics, name="metrics"),
+    path("", include("accounts.urls")),
     path("", include("automations.wizard_urls")),
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.views import APIView
 
+from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Membership, Role, Team
+from accounts.models import Membership, Team
 
 TEAM_HEADER = "X-Team"
 
@@ -36,16 +37,15 @@ def request_team(request) -> tuple[Team, Membership]:
 
 
 class TeamAPIView(APIView):
-    """An API view acting in one team. Reading needs any role; writing needs
-    ``write_role`` (editor unless a view says otherwise)."""
+    """An API view acting in one team. Reading is ``read_action`` (view unless a view
+    says otherwise), writing ``write_action`` (edit automations unless a view says
+    otherwise), both as accounts/roles.py rules them."""
 
-    write_role = Role.EDITOR
+    read_action = roles.Action.VIEW
+    write_action = roles.Action.EDIT_AUTOMATIONS
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.team, self.membership = request_team(request)
-        needed = Role.VIEWER if request.method in SAFE_METHODS else self.write_role
-        if not self.membership.allows(needed):
-            raise PermissionDenied(
-                f"Your role in this team ({self.membership.role}) cannot do this."
-            )
+        action = self.read_action if request.method in SAFE_METHODS else self.write_action
+        roles.require(self.membership.role, action)

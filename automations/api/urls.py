@@ -1,11 +1,27 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from automations.api import views
+from automations.api import team_views, views
 
 v1 = [
     path("connectors/", views.ConnectorCatalog.as_view(), name="connectors"),
     path("teams/", views.TeamList.as_view(), name="teams"),
+    path("teams/<slug:slug>/", team_views.TeamDetail.as_view(), name="team"),
+    path("teams/<slug:slug>/members/", team_views.MemberList.as_view(), name="members"),
+    path(
+        "teams/<slug:slug>/members/<int:user_id>/",
+        team_views.MemberDetail.as_view(),
+        name="member",
+    ),
+    path("teams/<slug:slug>/invitations/", team_views.InvitationList.as_view(), name="invitations"),
+    path(
+        "teams/<slug:slug>/invitations/<int:pk>/",
+        team_views.InvitationDetail.as_view(),
+        name="invitation",
+    ),
+    path("teams/<slug:slug>/audit/", team_views.AuditList.as_view(), name="audit"),
+    path("tokens/", team_views.TokenList.as_view(), name="tokens"),
+    path("tokens/<int:pk>/", team_views.TokenDetail.as_view(), name="token"),
     path("accounts/", views.AccountList.as_view(), name="accounts"),
     path("accounts/<int:pk>/", views.AccountDetail.as_view(), name="account"),
     path(

@@ -11,6 +11,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Membership
@@ -49,6 +50,8 @@ class TeamList(APIView):
 
 
 class AccountList(TeamAPIView):
+    write_action = roles.Action.MANAGE_ACCOUNTS
+
     @extend_schema(responses=s.AccountOut(many=True))
     def get(self, request):
         accounts = account_selectors.account_list(
@@ -67,6 +70,8 @@ class AccountList(TeamAPIView):
 
 
 class AccountDetail(TeamAPIView):
+    write_action = roles.Action.MANAGE_ACCOUNTS
+
     @extend_schema(responses=s.AccountOut)
     def get(self, request, pk: int):
         return Response(s.AccountOut(account_selectors.account_get(team=self.team, pk=pk)).data)
@@ -76,14 +81,17 @@ class AccountDetail(TeamAPIView):
         account = account_selectors.account_get(team=self.team, pk=pk)
         data = _valid(s.AccountUpdateIn, request)
         account = account_services.account_update(
-            account=account, title=data.get("title"), credentials=data.get("credentials")
+            account=account,
+            title=data.get("title"),
+            credentials=data.get("credentials"),
+            actor=request.user,
         )
         return Response(s.AccountOut(account).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
         account_services.account_delete(
-            account=account_selectors.account_get(team=self.team, pk=pk)
+            account=account_selectors.account_get(team=self.team, pk=pk), actor=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -91,6 +99,8 @@ class AccountDetail(TeamAPIView):
 class AccountLookup(TeamAPIView):
     """Choices for a lookup field (models, branches, content types...), fetched live
     with the account; query parameters narrow them (branch, content_type, q)."""
+
+    read_action = roles.Action.USE_ACCOUNTS
 
     @extend_schema(responses={200: dict}, summary="Live choices for a lookup field")
     def get(self, request, pk: int, name: str):
@@ -153,13 +163,17 @@ class AutomationDetail(TeamAPIView):
     def put(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
         data = _valid(s.AutomationUpdateIn, request)
-        return _automation(services.automation_update(automation=automation, data=data), request)
+        automation = services.automation_update(
+            automation=automation, data=data, actor=request.user
+        )
+        return _automation(automation, request)
 
     patch = put
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk: int):
-        services.automation_delete(automation=selectors.automation_get(team=self.team, pk=pk))
+        automation = selectors.automation_get(team=self.team, pk=pk)
+        services.automation_delete(automation=automation, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -186,17 +200,21 @@ class AutomationActivate(TeamAPIView):
     @extend_schema(request=None, responses=s.AutomationOut)
     def post(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
-        return _automation(services.automation_activate(automation=automation), request)
+        automation = services.automation_activate(automation=automation, actor=request.user)
+        return _automation(automation, request)
 
 
 class AutomationDeactivate(TeamAPIView):
     @extend_schema(request=None, responses=s.AutomationOut)
     def post(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
-        return _automation(services.automation_deactivate(automation=automation), request)
+        automation = services.automation_deactivate(automation=automation, actor=request.user)
+        return _automation(automation, request)
 
 
 class AutomationRun(TeamAPIView):
+    write_action = roles.Action.RUN
+
     @extend_schema(
         request=s.RunIn,
         responses={202: s.ExecutionOut, 200: s.ExecutionDetailOut, 504: dict},
@@ -207,7 +225,7 @@ class AutomationRun(TeamAPIView):
         automation = selectors.automation_get(team=self.team, pk=pk)
         data = _valid(s.RunIn, request)
         execution = services.automation_run(
-            automation=automation, payload=data["payload"], wait=data["wait"]
+            automation=automation, payload=data["payload"], wait=data["wait"], actor=request.user
         )
         if data["wait"]:
             if execution.status == Status.TIMED_OUT:
@@ -277,11 +295,13 @@ class ExecutionDetail(TeamAPIView):
 
 
 class ExecutionRetry(TeamAPIView):
+    write_action = roles.Action.RUN
+
     @extend_schema(request=None, responses={202: s.ExecutionOut, 200: s.ExecutionOut})
     def post(self, request, pk: int):
         """202 with the new retry; 200 with the one made before when asked again."""
         execution = selectors.execution_get(team=self.team, pk=pk)
-        retry, created = services.execution_retry(execution=execution)
+        retry, created = services.execution_retry(execution=execution, actor=request.user)
         answer = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
         return Response(s.ExecutionOut(retry).data, status=answer)
 

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import crypto
+from accounts.audit import audit_record
+from accounts.models import AuditKind
 from accounts.services import account_rotate_encryption
 from automations import documents
 from automations.blueprints import blueprint
@@ -71,24 +73,38 @@ def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
 
 @transaction.atomic
 def automation_create(
-    *, project: Project, data: dict[str, Any], created_by=None, partial: bool = False
+    *,
+    project: Project,
+    data: dict[str, Any],
+    created_by=None,
+    partial: bool = False,
+    audit_kind: AuditKind = AuditKind.AUTOMATION_CREATED,
 ) -> Automation:
     clean = clean_definition(project.team, data, partial=partial)
     if Automation.objects.filter(project=project, name=clean.name).exists():
         raise ValidationError(
             {"name": f"the project already has an automation named {clean.name!r}"}
         )
-    return _apply(Automation(project=project, created_by=created_by), clean)
+    automation = _apply(Automation(project=project, created_by=created_by), clean)
+    audit_record(kind=audit_kind, team=project.team, actor=created_by, obj=automation)
+    return automation
 
 
 def automation_update(
-    *, automation: Automation, data: dict[str, Any], partial: bool = False
+    *, automation: Automation, data: dict[str, Any], partial: bool = False, actor=None
 ) -> Automation:
     """Replace the parts of the definition that ``data`` names; keep the rest. An
     active automation whose trigger changes registers the new trigger with its service
     first, with no lock held during the call, and keeps the old one if that fails."""
     with transaction.atomic():
         locked = registration.automation_locked(automation.pk)
+        audit_record(
+            kind=AuditKind.AUTOMATION_CHANGED,
+            team=locked.project.team,
+            actor=actor,
+            obj=locked,
+            summary=f"changed: {', '.join(sorted(data))}",
+        )
         merged = {**documents.automation_definition(locked), **data}
         # An active automation must stay complete: no drafts while it runs.
         clean = clean_definition(
@@ -105,9 +121,12 @@ def automation_update(
     return registration.registration_finish(pending, apply=lambda row: _apply(row, clean))
 
 
-def automation_delete(*, automation: Automation) -> None:
-    registration.automation_deactivate(automation=automation)
-    automation.delete()
+def automation_delete(*, automation: Automation, actor=None) -> None:
+    registration.automation_deactivate(automation=automation, actor=actor)
+    with transaction.atomic():
+        team = automation.project.team
+        audit_record(kind=AuditKind.AUTOMATION_DELETED, team=team, actor=actor, obj=automation)
+        automation.delete()
 
 
 def automation_import(
@@ -126,7 +145,11 @@ def automation_import(
     if name:
         definition["name"] = name
     return automation_create(
-        project=project, data=definition, created_by=created_by, partial=partial
+        project=project,
+        data=definition,
+        created_by=created_by,
+        partial=partial,
+        audit_kind=AuditKind.AUTOMATION_IMPORTED,
     )
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from automations.audit import Kind, automation_audit
 from automations.engine import queue
 from automations.engine.conditions import conditions_hold
 from automations.engine.runner import load_plan
@@ -35,7 +36,7 @@ def execution_enqueue(
     return execution
 
 
-def execution_retry(*, execution: Execution) -> tuple[Execution, bool]:
+def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, bool]:
     """Run a failed execution again from the step that failed, with the outputs of the
     steps before it. An execution has one retry: asked again, this returns the one it
     has (and False)."""
@@ -64,6 +65,7 @@ def execution_retry(*, execution: Execution) -> tuple[Execution, bool]:
         # Pressed twice at once: the constraint let one through; this is the other.
         return Execution.objects.get(retry_of=execution), False
     queue.send_on_commit(retry.pk)
+    automation_audit(Kind.AUTOMATION_RUN, retry.automation, actor, f"retry of {execution.pk}")
     return retry, True
 
 
@@ -85,7 +87,7 @@ def execution_housekeeping() -> dict[str, int]:
 
 
 def automation_run(
-    *, automation: Automation, payload: Any, wait: bool = False, is_test: bool = False
+    *, automation: Automation, payload: Any, wait: bool = False, is_test: bool = False, actor=None
 ) -> Execution:
     """Start a run with ``payload`` as the event: queued, or inline when ``wait``."""
 
@@ -96,6 +98,7 @@ def automation_run(
         output = trigger.accept_payload(payload, automation.trigger_config)
     except ConnectorError as exc:
         raise ValidationError({"payload": exc.message}) from None
+    automation_audit(Kind.AUTOMATION_RUN, automation, actor)
     if wait:
         # The caller waits, as a webhook's does: the same limit, after which the run
         # stops and is marked timed out (the web worker's timeout sits above it).

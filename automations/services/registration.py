@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from accounts.models import ConnectedAccount
 from automations import documents
+from automations.audit import Kind, automation_audit
 from automations.definitions import clean_definition
 from automations.models import Automation
 from automations.schedules import automation_schedule_clear, automation_schedule_set
@@ -245,7 +246,7 @@ def _undo(new: Automation, state: dict) -> None:
         _trigger(new).deactivate(_trigger_setup(new), state)
 
 
-def automation_activate(*, automation: Automation) -> Automation:
+def automation_activate(*, automation: Automation, actor=None) -> Automation:
     """Switch on: the definition must be complete, and the trigger registers itself with
     its service where it can."""
     with transaction.atomic():
@@ -263,10 +264,12 @@ def automation_activate(*, automation: Automation) -> Automation:
         registration_finish(pending)
     finally:
         _refreshed(automation)
+    if automation.active:
+        automation_audit(Kind.AUTOMATION_ACTIVATED, automation, actor)
     return automation
 
 
-def automation_deactivate(*, automation: Automation) -> Automation:
+def automation_deactivate(*, automation: Automation, actor=None) -> Automation:
     """Switch off at once (deliveries are refused from now on), then remove the
     registration; one that cannot be removed is kept named, with the error shown."""
     with transaction.atomic():
@@ -275,6 +278,7 @@ def automation_deactivate(*, automation: Automation) -> Automation:
             return _refreshed(automation)
         locked.active = False
         pending = registration_start(locked, new=None, fields=("active", "updated_at"))
+        automation_audit(Kind.AUTOMATION_DEACTIVATED, locked, actor)
     try:
         registration_finish(pending)
     finally:

@@ -12,15 +12,17 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Membership, Role
+from accounts.models import Membership
+from accounts.roles import Action
 from automations import documents, selectors, services
 from automations.blueprints import blueprints
 from automations.models import Automation, Project
@@ -37,14 +39,17 @@ def _membership(request: HttpRequest, team) -> Membership:
     return membership
 
 
-def _automation_for(request: HttpRequest, pk: int, *, write: bool = False) -> Automation:
-    """The automation if the user is in its team (404 otherwise); writing needs editor."""
+def _automation_for(
+    request: HttpRequest, pk: int, *, write: bool = False, action: Action | None = None
+) -> Automation:
+    """The automation if the user is in its team (404 otherwise); writing needs
+    edit_automations, or the ``action`` given (accounts/roles.py)."""
     automation = Automation.objects.select_related("project__team").filter(pk=pk).first()
     if automation is None:
         raise Http404("No such automation.")
     membership = _membership(request, automation.project.team)
-    if write and not membership.allows(Role.EDITOR):
-        raise PermissionDenied("Your role in this team cannot change automations.")
+    if write or action:
+        roles.require(membership.role, action or Action.EDIT_AUTOMATIONS)
     return automation
 
 
@@ -63,6 +68,7 @@ def _editor_context(request: HttpRequest, automation: Automation, **extra: Any) 
         "steps": steps,
         "webhook_url": selectors.webhook_url_for(automation, role=role),
         "trigger_connector": _connector_or_none(automation.trigger_connector),
+        "can": roles.abilities(role),
         **extra,
     }
 
@@ -79,12 +85,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     teams = account_selectors.team_list_for_user(user=request.user)
     if not teams.exists():
         account_services.team_ensure_for_user(user=request.user)
-    team = teams.filter(slug=request.GET.get("team")).first() or teams.first()
+    chosen = teams.filter(slug=request.GET.get("team")).first()
+    if chosen:
+        account_services.team_switch(user=request.user, team=chosen)
+    team = chosen or account_selectors.team_current(user=request.user)
     return render(request, "automations/dashboard.html", _dashboard_context(request, team))
 
 
 def _dashboard_context(request: HttpRequest, team, **extra: Any) -> dict[str, Any]:
     return {
+        "can": roles.abilities(_membership(request, team).role),
         "team": team,
         "teams": account_selectors.team_list_for_user(user=request.user),
         "projects": selectors.project_list(team=team),
@@ -98,8 +108,7 @@ def _dashboard_context(request: HttpRequest, team, **extra: Any) -> dict[str, An
 @require_POST
 def automation_new(request: HttpRequest) -> HttpResponse:
     team = account_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
-    if not _membership(request, team).allows(Role.EDITOR):
-        raise PermissionDenied("Your role in this team cannot make automations.")
+    roles.require(_membership(request, team).role, Action.EDIT_AUTOMATIONS)
     name = request.POST.get("project_name", "").strip() or "My project"
     project, _ = Project.objects.get_or_create(team=team, name=name)
     template = request.POST.get("template")
@@ -194,7 +203,10 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         }
         try:
             automation = services.automation_update(
-                automation=automation, data={"trigger": definition}, partial=True
+                automation=automation,
+                data={"trigger": definition},
+                partial=True,
+                actor=request.user,
             )
         except ValidationError as exc:
             context["errors"] = add_path_errors(form, exc.message_dict, "trigger.config")
@@ -287,7 +299,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         steps[index : index + 1] = [item]
         try:
             automation = services.automation_update(
-                automation=automation, data={"steps": steps}, partial=True
+                automation=automation, data={"steps": steps}, partial=True, actor=request.user
             )
         except ValidationError as exc:
             context["errors"] = add_path_errors(form, exc.message_dict, f"steps[{index}].config")
@@ -301,7 +313,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
 @login_required
 def lookup_options(request: HttpRequest, pk: int, connector_key: str, name: str) -> HttpResponse:
     """<option>s for a lookup field, fetched live with the account chosen in the form."""
-    automation = _automation_for(request, pk)
+    automation = _automation_for(request, pk, action=Action.USE_ACCOUNTS)
     connector = _connector_or_none(connector_key)
     account_id = _int(request.GET.get("account"))
     if connector is None or account_id is None:
@@ -364,7 +376,9 @@ def step_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     automation = _automation_for(request, pk, write=True)
     steps = [s for s in documents.automation_definition(automation)["steps"] if s["key"] != key]
     try:
-        services.automation_update(automation=automation, data={"steps": steps}, partial=True)
+        services.automation_update(
+            automation=automation, data={"steps": steps}, partial=True, actor=request.user
+        )
     except ValidationError as exc:
         context = _editor_context(request, automation, errors=exc.messages)
         context["panel_template"] = "automations/panels/overview.html"
@@ -378,9 +392,9 @@ def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
     automation = _automation_for(request, pk, write=True)
     try:
         if on:
-            services.automation_activate(automation=automation)
+            services.automation_activate(automation=automation, actor=request.user)
         else:
-            services.automation_deactivate(automation=automation)
+            services.automation_deactivate(automation=automation, actor=request.user)
     except ValidationError as exc:
         errors = [
             "; ".join(v) if k == "__all__" else f"{k}: {'; '.join(v)}"
@@ -395,7 +409,7 @@ def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
 @login_required
 def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpResponse:
     """+ Add New Account: the Authorize form of a connector, from its account fields."""
-    automation = _automation_for(request, pk, write=True)
+    automation = _automation_for(request, pk, action=Action.MANAGE_ACCOUNTS)
     connector = _connector_or_none(connector_key)
     if connector is None or not connector.account_fields:
         raise Http404("No such connector.")
@@ -440,11 +454,10 @@ def execution_retry(request: HttpRequest, pk: int) -> HttpResponse:
     found = Automation.objects.filter(executions__pk=pk).select_related("project__team").first()
     if found is None:
         raise Http404("No such execution.")
-    if not _membership(request, found.project.team).allows(Role.EDITOR):
-        raise PermissionDenied("Your role in this team cannot retry executions.")
+    roles.require(_membership(request, found.project.team).role, Action.RUN)
     execution = selectors.execution_get(team=found.project.team, pk=pk)
     try:
-        retry, _ = services.execution_retry(execution=execution)
+        retry, _ = services.execution_retry(execution=execution, actor=request.user)
     except ValidationError as exc:
         return HttpResponse("; ".join(exc.messages), status=400)
     return redirect("wizard:execution", pk=retry.pk)
@@ -455,7 +468,7 @@ def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = Automation.objects.filter(executions__pk=pk).select_related("project__team").first()
     if found is None:
         raise Http404("No such execution.")
-    _membership(request, found.project.team)
+    role = _membership(request, found.project.team).role
     execution = selectors.execution_get(team=found.project.team, pk=pk)
     runs = [
         {
@@ -465,4 +478,5 @@ def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for run in execution.step_runs.all()
     ]
-    return render(request, "automations/execution.html", {"execution": execution, "runs": runs})
+    context = {"execution": execution, "runs": runs, "can": roles.abilities(role)}
+    return render(request, "automations/execution.html", context)

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from automations.models import Execution, Status
@@ -29,8 +28,8 @@ def create_echo(api, project, **extra):
 
 
 def test_it_authenticates_with_a_token_from_the_command(owner, team, capsys):
-    call_command("drf_create_token", owner.username)
-    key = Token.objects.get(user=owner).key
+    call_command("create_api_token", owner.username, "--name", "laptop")
+    key = capsys.readouterr().out.strip()
     client = APIClient()
     response = client.get("/api/v1/projects/", headers={"Authorization": f"Token {key}"})
     assert response.status_code == 200

@@ -15,8 +15,8 @@ import urllib.request
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import token_create
 from automations import services
 from automations.models import Automation, Execution, Status
 from tests.automations.factories import make_project
@@ -104,7 +104,7 @@ def _get_json(address: str, path: str, token: str) -> dict:
 def test_gunicorn_answers_504_at_the_limit_and_serves_others_meanwhile(owner, team, tmp_path):
     with Routes({("GET", "/slow"): Reply(200, "late", delay=5)}) as slow:
         automation = _slow_responder(team, slow.url + "/slow")
-        token = Token.objects.create(user=owner).key
+        _, token = token_create(user=owner, name="bench")
         auth = {"Authorization": f"Token {token}"}
         with gunicorn(tmp_path, "-c", "gunicorn.conf.py", SYNC_RESPONSE_TIMEOUT="2") as address:
             answers: dict[str, tuple] = {}

@@ -49,7 +49,7 @@ def test_a_user_configures_a_step_in_the_wizard(
     page.fill("#id_password", "pw-ada-123456")
     page.click("button[type=submit]")
     page.select_option("#template", "translate_with_function_calling")
-    page.click("text=Create")
+    page.click("button:text-is('Create')")
     page.wait_for_selector("text=Configure Trigger")
     page.click("nav.steps a:nth-child(2)")
     page.wait_for_selector("text=Configure Action: ChatGPT · Function Calling")

@@ -183,7 +183,7 @@ def test_the_production_setup_serves_probes_static_files_metrics_and_the_wizard(
         page.click("button[type=submit]")
         assert page.evaluate("typeof window.htmx") == "object"
         page.select_option("#template", "translate_with_function_calling")
-        page.click("text=Create")
+        page.click("button:text-is('Create')")
         page.wait_for_selector("text=Configure Trigger")
         page.click("nav.steps a:nth-child(2)")
         page.wait_for_selector("text=Configure Action: ChatGPT · Function Calling")
