@@ -6,11 +6,16 @@ sandbox, restricted further so that only JSON keys and list indexes can be looke
 no Python attribute, method or global is reachable. A field that is exactly one
 reference keeps the referenced value's JSON type; mixed text renders to a string.
 Every referenced path is checked before rendering, so a missing one is reported by name.
+Any error while rendering (a division by zero, an include with no loader) is reported as
+the field's error, never raised; rendering stops at the run's deadline, and operators
+that could build huge values in one step (``**``, ``*`` on text) are bounded.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -21,6 +26,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 ROOTS = ("trigger", "steps")
 MISSING = object()
+MAX_POWER_BITS = 100_000
+MAX_REPEAT_LENGTH = 1_000_000
+# The run's deadline (time.monotonic()), while ``resolve`` renders for a run.
+_deadline: ContextVar[float | None] = ContextVar("render_deadline", default=None)
 
 
 class BadReference(Exception):
@@ -28,6 +37,17 @@ class BadReference(Exception):
         super().__init__(message)
         self.message = message
         self.path = path
+
+
+class OutOfTime(BadReference):
+    def __init__(self) -> None:
+        super().__init__("was still rendering when the run's time limit was reached")
+
+
+def _check_time() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise OutOfTime()
 
 
 def lookup(obj: Any, key: Any) -> Any:
@@ -43,6 +63,7 @@ def lookup(obj: Any, key: Any) -> Any:
 
 
 def _finalize(value: Any) -> Any:
+    _check_time()
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
@@ -53,6 +74,21 @@ def _finalize(value: Any) -> Any:
 
 
 class _JsonSandbox(ImmutableSandboxedEnvironment):
+    # Not folded at compile time, so call_binop sees them.
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:  # noqa: ANN001
+        if operator == "**" and _number(left) and _number(right):
+            bits = int(abs(left)).bit_length() if abs(left) >= 2 else 1
+            if abs(right) * bits > MAX_POWER_BITS:
+                raise SecurityError("The power is too large.")
+        if operator == "*":
+            for text, times in ((left, right), (right, left)):
+                repeats = isinstance(text, str | list) and _number(times)
+                if repeats and len(text) * times > MAX_REPEAT_LENGTH:
+                    raise SecurityError("The repeated value would be too long.")
+        return super().call_binop(context, operator, left, right)
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         return self._get(obj, attribute)
 
@@ -60,6 +96,7 @@ class _JsonSandbox(ImmutableSandboxedEnvironment):
         return self._get(obj, argument)
 
     def _get(self, obj: Any, key: Any) -> Any:
+        _check_time()
         value = lookup(obj, key)
         if value is MISSING:
             return self.undefined(obj=obj, name=key)
@@ -67,6 +104,10 @@ class _JsonSandbox(ImmutableSandboxedEnvironment):
 
     def call(self, context, obj, *args, **kwargs):  # noqa: ANN001
         raise SecurityError("Calling functions is not allowed in a reference.")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 _env = _JsonSandbox(undefined=StrictUndefined, finalize=_finalize, autoescape=False)
@@ -112,6 +153,8 @@ def _compile(source: str) -> _Compiled:
         tree = _env.parse(source)
     except TemplateSyntaxError as exc:
         raise BadReference(f"has a malformed reference: {exc.message}") from None
+    except Exception as exc:  # a template Jinja cannot read at all (deep nesting, say)
+        raise BadReference(f"has a malformed reference ({type(exc).__name__})") from None
     loaded = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     unknown = sorted(loaded - stored - set(ROOTS) - {"loop"})
@@ -160,6 +203,7 @@ def render(source: str, data: dict[str, Any]) -> Any:
     """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}}."""
     if "{{" not in source and "{%" not in source:
         return source
+    _check_time()
     compiled = _compile(source)
     for path in compiled.paths:
         _walk(path, data)
@@ -167,14 +211,29 @@ def render(source: str, data: dict[str, Any]) -> Any:
         return _walk(compiled.single, data)
     try:
         return compiled.template.render(data)
+    except BadReference:
+        raise
     except SecurityError as exc:
         raise BadReference(f"is not allowed: {exc}") from None
     except TemplateError as exc:
         raise BadReference(f"could not be resolved: {exc}") from None
+    except Exception as exc:
+        # The template's own doing (1 / 0, an include with no loader): the field's error.
+        detail = str(exc)[:200]
+        raise BadReference(
+            f"could not be resolved: {type(exc).__name__}" + (f" ({detail})" if detail else "")
+        ) from None
 
 
-def resolve(value: Any, data: dict[str, Any]) -> Any:
-    """Resolve every reference inside a JSON value (dicts and lists included)."""
+def resolve(value: Any, data: dict[str, Any], *, deadline: float | None = None) -> Any:
+    """Resolve every reference inside a JSON value (dicts and lists included); past
+    ``deadline`` (time.monotonic()) rendering stops with OutOfTime."""
+    if deadline is not None:
+        token = _deadline.set(deadline)
+        try:
+            return resolve(value, data)
+        finally:
+            _deadline.reset(token)
     if isinstance(value, str):
         return render(value, data)
     if isinstance(value, dict):

@@ -15,7 +15,7 @@ from automations.engine.conditions import conditions_hold
 from automations.engine.runner import load_plan
 from automations.engine.start import run_inline, run_queued
 from automations.models import Automation, DeliveryReceipt, Execution, Status
-from connectors import registry
+from connectors import jsondata, registry
 from connectors.base import ConnectorError
 
 RUN_TASK = "automations.tasks.run_execution"
@@ -93,8 +93,11 @@ def automation_run(
     trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
     try:
         output = trigger.accept_payload(payload, automation.trigger_config)
+        jsondata.check(output, "payload")
     except ConnectorError as exc:
         raise ValidationError({"payload": exc.message}) from None
+    except jsondata.Unstorable as exc:
+        raise ValidationError({"payload": str(exc)}) from None
     if wait:
         execution = run_inline(load_plan(automation.pk), output, is_test=is_test)
         return execution

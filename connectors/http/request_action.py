@@ -10,6 +10,10 @@ from connectors.base import Action, ConnectorError, RunContext
 from connectors.http_client import fetch
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# By the HTTP semantics (RFC 9110, 9.2): safe methods change nothing, and idempotent ones
+# may be repeated with the effect of one.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE"}
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -45,6 +49,12 @@ class RequestAction(Action):
         f.Field("body", "Body", type=f.ANY, required=False,
                 help="An object or list is sent as JSON, text as it is."),
     )  # fmt: skip
+
+    def has_side_effects(self, params: dict[str, Any]) -> bool:
+        return str(params.get("method", "GET")).upper() not in SAFE_METHODS
+
+    def is_idempotent(self, params: dict[str, Any]) -> bool:
+        return str(params.get("method", "GET")).upper() in IDEMPOTENT_METHODS
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         headers = {row["key"]: row["value"] for row in params.get("headers") or []}
