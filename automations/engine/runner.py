@@ -335,12 +335,13 @@ class Runner:
                 output = action.run(params, context)
                 return output, _json_size(output, f"{step.connector}.{step.action}"), attempt
             except ConnectorError as exc:
-                if time.monotonic() >= self.deadline:
-                    message = f"{exc.message} (the run's time limit was reached)"
-                    raise StepFailed(message, timed_out=True, attempts=attempt) from None
+                out_of_time = time.monotonic() >= self.deadline
                 if exc.sent and not _safe_to_repeat(action, params):
                     message = f"{exc.message} {MAY_HAVE_BEEN_APPLIED}"
-                    raise StepFailed(message, attempts=attempt) from None
+                    raise StepFailed(message, timed_out=out_of_time, attempts=attempt) from None
+                if out_of_time:
+                    message = f"{exc.message} (the run's time limit was reached)"
+                    raise StepFailed(message, timed_out=True, attempts=attempt) from None
                 if not exc.retryable or attempt >= max(1, step.max_attempts):
                     suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
                     raise StepFailed(exc.message + suffix, attempts=attempt) from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from connectors.base import ConnectorError, RunContext
 from connectors.http.request_action import retry_after_seconds
 from connectors.http_client import guarded_session
@@ -95,7 +97,7 @@ class ContentstackClient:
 
     @classmethod
     def for_context(cls, context: RunContext) -> ContentstackClient:
-        return cls(context.credentials, context=context)
+        return cls(context.credentials, timeout=settings.OUTBOUND_TIMEOUT, context=context)
 
     def request(
         self,

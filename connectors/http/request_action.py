@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
+
 from connectors import fields as f
 from connectors.base import Action, ConnectorError, RunContext
 from connectors.http_client import fetch
@@ -59,7 +61,7 @@ class RequestAction(Action):
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         headers = {row["key"]: row["value"] for row in params.get("headers") or []}
         body = params.get("body")
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": context.remaining(30.0)}
+        kwargs: dict[str, Any] = {"headers": headers, "timeout": context.remaining(settings.OUTBOUND_TIMEOUT)}
         if isinstance(body, str):
             kwargs["data"] = body.encode()
         elif body is not None:
