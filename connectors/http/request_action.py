@@ -61,7 +61,8 @@ class RequestAction(Action):
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         headers = {row["key"]: row["value"] for row in params.get("headers") or []}
         body = params.get("body")
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": context.remaining(settings.OUTBOUND_TIMEOUT)}
+        timeout = context.remaining(settings.OUTBOUND_TIMEOUT)
+        kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout}
         if isinstance(body, str):
             kwargs["data"] = body.encode()
         elif body is not None:
