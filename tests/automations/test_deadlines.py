@@ -57,9 +57,13 @@ def test_a_webhook_answers_504_at_the_deadline_of_a_slow_request(client, team, s
 
 def test_a_chatgpt_call_stops_at_the_deadline(team, chatgpt_account, openai_standin, short_runs):
     openai_standin.forced.append(Reply(200, {}, delay=SERVER_DELAY))
-    step = {"key": "chat", "connector": "chatgpt", "action": "chat",
-            "account": chatgpt_account.pk,
-            "config": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}}
+    step = {
+        "key": "chat",
+        "connector": "chatgpt",
+        "action": "chat",
+        "account": chatgpt_account.pk,
+        "config": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]},
+    }
     automation = http_automation(make_project(team), "Ask", [step])
     execution, elapsed = timed(lambda: run_now(automation))
     assert execution.status == Status.TIMED_OUT
