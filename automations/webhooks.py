@@ -25,7 +25,7 @@ from automations.engine.recorder import redact, secret_values
 from automations.engine.runner import Plan
 from automations.engine.start import answer_inline
 from automations.models import DeliveryReceipt, Status
-from connectors import registry
+from connectors import jsondata, registry
 from connectors.base import EventIgnored, InboundEvent, Trigger, TriggerRejected
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,11 @@ def accept_event(
         return error(exc.status, exc.message)
     except EventIgnored as exc:
         return JsonResponse({"status": "ignored", "reason": str(exc)})
+    try:
+        # A query, a header or a text body may hold what the log cannot store.
+        jsondata.check(output)
+    except jsondata.Unstorable as exc:
+        return error(400, str(exc))
     # A caller may repeat the trigger's secret anywhere (a body field, another header):
     # the stored, shown and run trigger output never holds it.
     return redact(output, secret_values(list(secrets.values())))

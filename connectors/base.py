@@ -17,11 +17,17 @@ if TYPE_CHECKING:
     from connectors.fields import Field
 
 
+# The shortest timeout given to an outbound call, however little of the run is left.
+MIN_TIMEOUT = 0.05
+
+
 class ConnectorError(Exception):
     """The one error a connector raises: a user-facing message, and whether a retry can help.
 
     ``field`` names the configuration field at fault, when there is one, so forms can
     put the message beside it. ``retry_after`` carries a server's Retry-After in seconds.
+    ``sent`` says the request may have reached the service before the failure (a read
+    timeout, a dropped connection): a retry is then safe only for an idempotent action.
     """
 
     def __init__(
@@ -31,12 +37,14 @@ class ConnectorError(Exception):
         retryable: bool = False,
         retry_after: float | None = None,
         field: str | None = None,
+        sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
         self.field = field
+        self.sent = sent
 
 
 class TriggerRejected(Exception):
@@ -83,13 +91,15 @@ class RunContext:
     usage: dict[str, int] = field(default_factory=dict)
 
     def remaining(self, cap: float) -> float:
-        """Seconds an outbound call may take: the cap, or less when the run's time is short."""
+        """Seconds an outbound call may take: the cap, or what is left of the run's time
+        when that is less (never below a small floor, which a socket would read as
+        "no wait at all")."""
         if self.deadline is None:
             return cap
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise ConnectorError("The run's time limit was reached.", retryable=False)
-        return min(cap, left)
+        return max(MIN_TIMEOUT, min(cap, left))
 
     def add_usage(self, tokens: int) -> None:
         self.usage["tokens"] = self.usage.get("tokens", 0) + int(tokens or 0)
@@ -131,6 +141,20 @@ class Operation:
 class Action(Operation):
     # True for an action whose output answers the HTTP caller (the Response action).
     responds: ClassVar[bool] = False
+    # Whether running it changes something outside the run (writes, sends, publishes).
+    # A run is recorded before its first such step, so a process that dies during it
+    # leaves a trace. True unless declared otherwise: the safe assumption.
+    side_effects: ClassVar[bool] = True
+    # Whether running it twice has the effect of running it once (a PUT, a read): only
+    # then is a request that may have reached the service retried.
+    idempotent: ClassVar[bool] = False
+
+    def has_side_effects(self, params: dict[str, Any]) -> bool:
+        """``side_effects``, for actions where it depends on the params (HTTP method)."""
+        return self.side_effects
+
+    def is_idempotent(self, params: dict[str, Any]) -> bool:
+        return self.idempotent
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         raise NotImplementedError

@@ -25,6 +25,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from connectors.base import ConnectorError
 
@@ -205,11 +206,20 @@ class GuardedSession(requests.Session):
                     method, url, allow_redirects=False, stream=True,
                     timeout=(min(10.0, timeout), timeout), **kwargs,
                 )  # fmt: skip
+            except requests.ConnectTimeout:
+                raise ConnectorError(
+                    f"Could not connect to {host} in time.", retryable=True
+                ) from None
             except requests.Timeout:
-                raise ConnectorError(f"{host} did not answer in time.", retryable=True) from None
+                # The request was sent; the service may have acted on it.
+                raise ConnectorError(
+                    f"{host} did not answer in time.", retryable=True, sent=True
+                ) from None
             except requests.ConnectionError as exc:
                 raise ConnectorError(
-                    f"Could not connect to {host}: {_short(exc)}", retryable=True
+                    f"Could not connect to {host}: {_short(exc)}",
+                    retryable=True,
+                    sent=_maybe_sent(exc),
                 ) from None
             if response.is_redirect and "location" in response.headers:
                 response.close()
@@ -237,12 +247,27 @@ def _read_capped(response: requests.Response, host: str, max_bytes: int, deadlin
                     retryable=False,
                 )
             if time.monotonic() > deadline:
-                raise ConnectorError(f"{host} took too long to send its answer.", retryable=True)
+                raise ConnectorError(
+                    f"{host} took too long to send its answer.", retryable=True, sent=True
+                )
     except requests.RequestException as exc:
-        raise ConnectorError(f"Reading from {host} failed: {_short(exc)}", retryable=True) from None
+        raise ConnectorError(
+            f"Reading from {host} failed: {_short(exc)}", retryable=True, sent=True
+        ) from None
     finally:
         response.close()
     response._content = bytes(body)
+
+
+def _maybe_sent(exc: requests.ConnectionError) -> bool:
+    """Whether the request may have reached the server: anything but a connection that
+    was never made (refused, unreachable, TLS handshake failed)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return not isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one
 
 
 def _short(exc: Exception) -> str:

@@ -86,6 +86,16 @@ def vault_connector():
 
 
 @pytest.fixture
+def faulty_connector():
+    """Registers the test-only Faulty connector (steps that crash or stop the process)."""
+    registry.CONNECTORS["faulty"] = "tests.support.faulty.FaultyConnector"
+    registry.get.cache_clear()
+    yield registry.get("faulty")
+    del registry.CONNECTORS["faulty"]
+    registry.get.cache_clear()
+
+
+@pytest.fixture
 def openai_standin():
     from tests.standins.openai import OpenAIStandIn
 

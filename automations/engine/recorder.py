@@ -2,21 +2,30 @@
 
 Rows are built in memory and written by ``flush``: a background run flushes after every
 step (so the log shows progress), an inline run once at the end (so answering an HTTP
-caller costs few queries). Secrets are redacted and large outputs truncated on the way.
+caller costs few queries). Secrets are redacted and large outputs truncated on the way,
+and every value is made storable first (``connectors.jsondata.storable``): what the
+database cannot keep is replaced, with a note, so that writing a log cannot fail on a
+step's output. If the write fails all the same, the execution is written alone, failed,
+with the reason.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from automations import metrics
 from automations.engine import inserts
-from automations.models import Execution, StepRun
+from automations.models import Execution, Status, StepRun
+from connectors.jsondata import storable, storable_text
+
+logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 TRUNCATED_KEY = "_truncated"
@@ -61,6 +70,7 @@ def secret_values(values: list[Any]) -> frozenset[str]:
 class Recorder:
     def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
         self.execution = execution
+        execution.trigger_output = storable(execution.trigger_output)
         self.secrets = secrets
         # Step runs as field values: model instances are made only when the ORM writes.
         self.pending: list[dict[str, Any]] = []
@@ -101,17 +111,17 @@ class Recorder:
             connector=connector, action=action, status=status, duration_ms=duration_ms,
             attempts=attempts,
         )  # fmt: skip
-        stored_output, truncated = cap_output(redact(output, self.secrets), output_size)
+        stored_output, truncated = cap_output(redact(storable(output), self.secrets), output_size)
         # Inputs are made by references and can be larger than anything that came in:
         # capped the same way (the marker says so; retries reuse outputs, not inputs).
-        stored_input = cap_output(redact(input, self.secrets))[0]
+        stored_input = cap_output(redact(storable(input), self.secrets))[0]
         self.truncated = self.truncated or truncated
         self.pending.append(
             {
                 "step_key": step_key, "position": position, "connector": connector,
                 "action": action, "status": status, "input": stored_input,
                 "output": stored_output, "output_truncated": truncated,
-                "error": redact(error, self.secrets), "attempts": attempts,
+                "error": storable_text(redact(error, self.secrets)), "attempts": attempts,
                 "started_at": started_at, "finished_at": timezone.now(),
                 "duration_ms": duration_ms, "tokens_used": tokens, "reused": reused,
             }
@@ -125,8 +135,8 @@ class Recorder:
         self.flush()
         values = {
             "step_key": step_key, "connector": connector, "action": action, "status": "running",
-            "input": cap_output(redact(input, self.secrets))[0], "output": None, "error": "",
-            "started_at": started_at, "finished_at": None,
+            "input": cap_output(redact(storable(input), self.secrets))[0], "output": None,
+            "error": "", "started_at": started_at, "finished_at": None,
         }  # fmt: skip
         if position in self.written:
             StepRun.objects.filter(execution=self.execution, position=position).update(**values)
@@ -140,9 +150,14 @@ class Recorder:
         metrics.execution_finished(status)
         execution = self.execution
         execution.status = status
-        execution.error = redact(error, self.secrets)
+        execution.error = storable_text(redact(error, self.secrets))
         self.answer = redact(response, self.secrets) if response is not None else None
-        execution.response = cap_output(self.answer)[0] if self.answer is not None else None
+        execution.response = None
+        if response is not None:
+            clean = storable(response)
+            execution.response = cap_output(
+                self.answer if clean is response else redact(clean, self.secrets)
+            )[0]
         execution.tokens_used = tokens
         execution.lease_until = None
         execution.finished_at = timezone.now()
@@ -150,7 +165,34 @@ class Recorder:
             elapsed = execution.finished_at - execution.started_at
             execution.duration_ms = int(elapsed.total_seconds() * 1000)
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Write what is pending; False when that failed (the database refused a row): the
+        execution is then written alone as failed, saying so, without its step runs."""
+        new = self.execution.pk is None
+        try:
+            # Inside a transaction (a sub run, tests) a failed statement must not spoil it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                self._write()
+        except Exception as exc:
+            logger.exception("The log of execution %s could not be written", self.execution.pk)
+            self._write_failure(exc, new)
+            return False
+        return True
+
+    def _write_failure(self, exc: Exception, new: bool) -> None:
+        execution = self.execution
+        if new:  # the insert was rolled back
+            execution.pk = None
+            execution._state.adding = True
+        self.pending, self.children = [], []
+        if not execution.finished:
+            execution.finished_at = timezone.now()
+        execution.status = Status.FAILED
+        execution.error = f"The log could not be written: {type(exc).__name__}"
+        execution.response = None
+        self._flush()
+
+    def _write(self) -> None:
         if self.execution.pk is None and inserts.supported():
             if self.children:
                 with transaction.atomic():

@@ -6,7 +6,9 @@ sandbox, restricted further so that only JSON keys and list indexes can be looke
 no Python attribute, method or global is reachable. A field that is exactly one
 reference keeps the referenced value's JSON type; mixed text renders to a string.
 Every referenced path is checked before rendering, so a missing one is reported by name.
-Compiling and rendering are bounded in size and time (see ``sandbox``).
+Compiling and rendering are bounded in size and time (see ``sandbox``), and any error
+while rendering (a division by zero, a filter given a number) is the field's error,
+never raised.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError
 from automations.engine.sandbox import (
     BoundedSandbox,
     RenderRefused,
+    RunOutOfTime,
     bounded_render,
     fold_check,
     render_budget,
@@ -36,6 +39,10 @@ class BadReference(Exception):
         super().__init__(message)
         self.message = message
         self.path = path
+
+
+class OutOfTime(BadReference):
+    """Rendering reached the run's deadline: the step times out rather than fails."""
 
 
 def lookup(obj: Any, key: Any) -> Any:
@@ -121,6 +128,8 @@ def _compile(source: str) -> _Compiled:
         raise BadReference(f"has a malformed reference: {exc.message}") from None
     except RecursionError:
         raise BadReference("has a reference nested too deeply") from None
+    except Exception as exc:  # a template Jinja cannot read at all
+        raise BadReference(f"has a malformed reference ({type(exc).__name__})") from None
     loaded = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     unknown = sorted(loaded - stored - set(ROOTS) - {"loop"})
@@ -152,6 +161,8 @@ def _template(tree: nodes.Template) -> Any:
         raise BadReference(f"has a malformed reference: {exc.message}") from None
     except RecursionError:
         raise BadReference("has a reference nested too deeply") from None
+    except Exception as exc:  # a template Jinja cannot read at all
+        raise BadReference(f"has a malformed reference ({type(exc).__name__})") from None
 
 
 def path_text(path: tuple[Any, ...]) -> str:
@@ -190,14 +201,20 @@ def render(source: str, data: dict[str, Any], *, deadline: float | None = None) 
     try:
         with render_budget(deadline):
             return bounded_render(compiled.template.generate(data))
+    except RunOutOfTime as exc:
+        raise OutOfTime(exc.message) from None
     except RenderRefused as exc:
         raise BadReference(exc.message) from None
     except SecurityError as exc:
         raise BadReference(f"is not allowed: {exc}") from None
     except TemplateError as exc:
         raise BadReference(f"could not be resolved: {exc}") from None
-    except (ArithmeticError, TypeError, ValueError) as exc:
-        raise BadReference(f"could not be resolved: {exc}") from None
+    except Exception as exc:
+        # The template's own doing (1 / 0, a filter given a number): the field's error.
+        detail = str(exc)[:200]
+        raise BadReference(
+            f"could not be resolved: {type(exc).__name__}" + (f" ({detail})" if detail else "")
+        ) from None
 
 
 def resolve(value: Any, data: dict[str, Any], *, deadline: float | None = None) -> Any:

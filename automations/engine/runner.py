@@ -3,7 +3,14 @@
 For each step the runner resolves the step's references against the trigger output and
 the earlier steps' outputs, type-checks the result against the action's fields, calls
 the action (retrying errors that say a retry can help, with exponential backoff and
-jitter), and records a StepRun. A failing step fails the execution with its message.
+jitter), and records a StepRun. A failing step fails the execution with its message;
+any other exception in a step fails it too, as an internal error named by its type (the
+traceback goes to the server's log), so every run ends with a status and a reason.
+
+An inline run writes its log once, at the end, only while its steps are free of side
+effects: before the first step that may change something outside, the execution is
+written (running) and from then on after every step, so a process that dies during that
+step leaves a running execution for recovery to finish, never nothing.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
+from accounts.crypto import DecryptionError
 from accounts.models import ConnectedAccount
 from automations import metrics
 from automations.engine.recorder import REDACTED, Recorder
-from automations.engine.references import BadReference, resolve
+from automations.engine.references import BadReference, OutOfTime, resolve
 from automations.models import Automation, Execution, Status, Step
 from config.logs import run_context
 from connectors import fields as field_types
@@ -48,12 +56,35 @@ class Deferred(Exception):
         self.attempts = attempts
 
 
+MAY_HAVE_BEEN_APPLIED = "The request may have been applied; check before retrying."
+
+
 class StepFailed(Exception):
-    def __init__(self, message: str, *, timed_out: bool = False, attempts: int = 0) -> None:
+    def __init__(
+        self, message: str, *, timed_out: bool = False, attempts: int = 0, internal: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.timed_out = timed_out
         self.attempts = attempts
+        # For an exception nobody raised on purpose: its type, all the user is shown.
+        self.internal = internal
+
+
+def internal_error(exc: Exception, step: Step | None = None, attempts: int = 0) -> StepFailed:
+    """An exception that is not a step failure, as one. Those with a message meant for
+    the user keep it; any other is named by its type, its traceback goes to the log."""
+    if isinstance(exc, DecryptionError):
+        logger.warning("Secrets of execution step %s cannot be decrypted", step and step.key)
+        return StepFailed(str(exc), attempts=attempts)
+    if isinstance(exc, account_selectors.AccountOfAnotherTeam):
+        return StepFailed(exc.message, attempts=attempts)
+    name = type(exc).__name__
+    if step is None:
+        logger.exception("A run failed outside its steps (%s)", name)
+    else:
+        logger.exception("Step %s (%s.%s) failed (%s)", step.key, step.connector, step.action, name)
+    return StepFailed(f"Internal error: {name}", attempts=attempts, internal=name)
 
 
 @dataclass
@@ -95,12 +126,15 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
     return delay
 
 
-def _json_size(value: Any, what: str) -> int:
-    """The length of the output's JSON, which also proves it is JSON."""
+def _json_size(value: Any, what: str) -> int | None:
+    """The length of the output's JSON, which also proves it is JSON; None when it is
+    JSON the log keeps only in part (too deep, too long a number: the recorder says so)."""
     try:
         return len(json.dumps(value, ensure_ascii=False))
-    except (TypeError, ValueError):
+    except TypeError:
         raise StepFailed(f"{what} returned data that is not JSON.") from None
+    except (ValueError, RecursionError):
+        return None
 
 
 class Runner:
@@ -131,15 +165,21 @@ class Runner:
         self.on_step = on_step
         self._position = 0
         self.recorder = Recorder(execution, secrets=frozenset())
-        self.recorder.add_secrets(list(plan.automation.get_secrets().values()))
         self.result: Any = None
         self.tokens = 0
         self.lock = threading.Lock()
-        # Read fresh for every run (plans may be cached): a changed key applies at once.
-        # A sub automation's run shares what its parent run has read already.
         self.team_id = plan.automation.project.team_id
         self.accounts = dict(accounts or {})
-        missing = {s.account_id for s in plan.steps if s.account_id} - set(self.accounts)
+        # Whether this run writes its own log (a sub automation's is written by its parent).
+        self.writes = True
+
+    def _prepare(self) -> None:
+        """What may fail before the first step (a secret that cannot be decrypted, the
+        database), done inside the run so that it fails the run."""
+        self.recorder.add_secrets(list(self.plan.automation.get_secrets().values()))
+        # Read fresh for every run (plans may be cached): a changed key applies at once.
+        # A sub automation's run shares what its parent run has read already.
+        missing = {s.account_id for s in self.plan.steps if s.account_id} - set(self.accounts)
         if missing:
             self.accounts.update(
                 account_selectors.accounts_of_team(team_id=self.team_id, ids=missing)
@@ -157,9 +197,11 @@ class Runner:
 
     def _run(self, *, flush: bool) -> Execution:
         execution = self.execution
+        self.writes = flush
         data: dict[str, Any] = {"trigger": execution.trigger_output, "steps": {}}
         response = None
         try:
+            self._prepare()
             for position, step in enumerate(self.plan.steps):
                 if position < execution.resume_position and step.key in self.previous_outputs:
                     data["steps"][step.key] = self._reuse(position, step)
@@ -188,6 +230,11 @@ class Runner:
             status = Status.TIMED_OUT if exc.timed_out else Status.FAILED
             self.recorder.finish(
                 status=status, error=exc.message, response=response, tokens=self.tokens
+            )
+        except Exception as exc:
+            error = internal_error(exc).message
+            self.recorder.finish(
+                status=Status.FAILED, error=error, response=response, tokens=self.tokens
             )
         else:
             self.recorder.finish(status=Status.SUCCEEDED, response=response, tokens=self.tokens)
@@ -230,7 +277,10 @@ class Runner:
             if action.needs_account and account is None:
                 raise StepFailed("This step needs an account; choose one in its settings.")
             context = self._context(step, credentials)
-            if self.flush_each_step and getattr(action, "side_effects", True):
+            side_effects = action.has_side_effects(params)
+            if side_effects:
+                self._record_before_side_effect()
+            if self.flush_each_step and side_effects:
                 # Logged as started before the call: if this worker dies now, recovery
                 # knows the action may have acted and fails the run for a person to check.
                 self.recorder.step_started(**record, input=logged_input)
@@ -242,7 +292,8 @@ class Runner:
                 attempts=exc.attempts, duration_ms=_ms(clock),
             )  # fmt: skip
             raise
-        except StepFailed as exc:
+        except Exception as failure:
+            exc = failure if isinstance(failure, StepFailed) else internal_error(failure, step)
             tokens = context.usage.get("tokens", 0) if context else 0
             self.tokens += tokens
             self.recorder.step_run(
@@ -250,9 +301,11 @@ class Runner:
                 input=logged_input, output=None, error=exc.message, attempts=exc.attempts,
                 duration_ms=_ms(clock), tokens=tokens,
             )  # fmt: skip
-            raise StepFailed(
-                f"Step '{label}' failed: {exc.message}", timed_out=exc.timed_out
-            ) from None
+            if exc.internal:
+                message = f"Internal error in step '{label}': {exc.internal}."
+            else:
+                message = f"Step '{label}' failed: {exc.message}"
+            raise StepFailed(message, timed_out=exc.timed_out) from None
         tokens = context.usage.get("tokens", 0)
         self.tokens += tokens
         self.recorder.step_run(
@@ -260,6 +313,16 @@ class Runner:
             attempts=attempts, duration_ms=_ms(clock), tokens=tokens, output_size=size,
         )  # fmt: skip
         return output, action.responds
+
+    def _record_before_side_effect(self) -> None:
+        """Write the log so far before a step that may change something outside; after
+        every step from then on. A sub automation's run needs nothing: its parent wrote
+        before the step that runs it."""
+        if self.flush_each_step or not self.writes:
+            return
+        if not self.recorder.flush():
+            raise StepFailed("The log could not be written, so the step was not run.")
+        self.flush_each_step = True
 
     def _action(self, step: Step) -> Action:
         try:
@@ -282,7 +345,9 @@ class Runner:
             try:
                 resolved[key] = resolve(value, data, deadline=self.deadline)
             except BadReference as exc:
-                raise StepFailed(f"field '{key}': {exc.message}") from None
+                raise StepFailed(
+                    f"field '{key}': {exc.message}", timed_out=isinstance(exc, OutOfTime)
+                ) from None
         clean, errors = action.validate(resolved, resolved=True)
         if errors:
             raise StepFailed(
@@ -318,6 +383,13 @@ class Runner:
                 output = action.run(params, context)
                 return output, _json_size(output, f"{step.connector}.{step.action}"), attempt
             except ConnectorError as exc:
+                out_of_time = time.monotonic() >= self.deadline
+                if exc.sent and not _safe_to_repeat(action, params):
+                    message = f"{exc.message} {MAY_HAVE_BEEN_APPLIED}"
+                    raise StepFailed(message, timed_out=out_of_time, attempts=attempt) from None
+                if out_of_time:
+                    message = f"{exc.message} (the run's time limit was reached)"
+                    raise StepFailed(message, timed_out=True, attempts=attempt) from None
                 if not exc.retryable or attempt >= max(1, step.max_attempts):
                     suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
                     raise StepFailed(exc.message + suffix, attempts=attempt) from None
@@ -336,10 +408,12 @@ class Runner:
                 exc.attempts = attempt
                 raise
             except Exception as exc:
-                logger.exception("Step %s (%s.%s) crashed", step.key, step.connector, step.action)
-                raise StepFailed(
-                    f"Unexpected error: {type(exc).__name__}", attempts=attempt
-                ) from None
+                raise internal_error(exc, step, attempts=attempt) from None
+
+
+def _safe_to_repeat(action: Action, params: dict[str, Any]) -> bool:
+    """Whether a request that may have reached the service can be sent again."""
+    return not action.has_side_effects(params) or action.is_idempotent(params)
 
 
 def _secret_values(account: ConnectedAccount | None, credentials: dict[str, Any]) -> list[Any]:

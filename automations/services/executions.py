@@ -16,7 +16,7 @@ from automations.engine.conditions import conditions_hold
 from automations.engine.runner import load_plan
 from automations.engine.start import run_inline, run_queued
 from automations.models import Automation, DeliveryReceipt, Execution, Status
-from connectors import registry
+from connectors import jsondata, registry
 from connectors.base import ConnectorError
 
 RUN_TASK = queue.RUN_TASK
@@ -96,8 +96,11 @@ def automation_run(
     trigger = registry.get(automation.trigger_connector).trigger(automation.trigger_key)
     try:
         output = trigger.accept_payload(payload, automation.trigger_config)
+        jsondata.check(output, "payload")
     except ConnectorError as exc:
         raise ValidationError({"payload": exc.message}) from None
+    except jsondata.Unstorable as exc:
+        raise ValidationError({"payload": str(exc)}) from None
     automation_audit(Kind.AUTOMATION_RUN, automation, actor)
     if wait:
         # The caller waits, as a webhook's does: the same limit, after which the run

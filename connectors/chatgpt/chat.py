@@ -84,6 +84,9 @@ def complete(
 
 class ChatAction(Action):
     key = "chat"
+    # Costs tokens but changes nothing outside the run; asking again is safe.
+    side_effects = False
+    idempotent = True
     label = "Chat"
     description = "Send a conversation to ChatGPT and get its answer."
     needs_account = True
@@ -95,6 +98,9 @@ class ChatAction(Action):
 
 class PromptAction(Action):
     key = "prompt"
+    # Costs tokens but changes nothing outside the run; asking again is safe.
+    side_effects = False
+    idempotent = True
     label = "Prompt"
     description = "Ask ChatGPT one question."
     needs_account = True
@@ -136,6 +142,9 @@ def _vision_content(content: Any, index: int) -> Any:
 
 class ChatWithVisionAction(Action):
     key = "chat_with_vision"
+    # Costs tokens but changes nothing outside the run; asking again is safe.
+    side_effects = False
+    idempotent = True
     label = "Chat with Vision"
     description = "Chat about images: user messages hold text and image URLs."
     needs_account = True

@@ -110,6 +110,8 @@ def _sum_usage(total: dict[str, int], usage: dict[str, int]) -> dict[str, int]:
 
 class FunctionCallingAction(Action):
     key = "function_calling"
+    side_effects = False
+    idempotent = True
     label = "Function Calling"
     description = "Let ChatGPT choose the sub automation that fits the request best."
     needs_account = True
@@ -126,6 +128,13 @@ class FunctionCallingAction(Action):
         f.Field("max_rounds", "Rounds at most", type=f.INTEGER, required=False, default=5,
                 minimum=1, maximum=10),
     )  # fmt: skip
+
+    def has_side_effects(self, params: dict[str, Any]) -> bool:
+        # Running the chosen sub automations does whatever their steps do.
+        return bool(params.get("auto_run"))
+
+    def is_idempotent(self, params: dict[str, Any]) -> bool:
+        return not params.get("auto_run")
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         tools, by_tool = build_tools(context, params["sub_automations"])
@@ -190,6 +199,9 @@ class FunctionCallingAction(Action):
 
 class FunctionCallingResponseAction(Action):
     key = "function_calling_response"
+    # Costs tokens but changes nothing outside the run; asking again is safe.
+    side_effects = False
+    idempotent = True
     label = "Function Calling Response"
     description = "Turn a sub automation's answer into ChatGPT's final text."
     needs_account = True

@@ -19,6 +19,9 @@ GPT_IMAGE_QUALITY = {"standard": "medium", "hd": "high"}
 
 class ImageGeneratorAction(Action):
     key = "dalle3_image_generator"
+    # Each call draws (and bills) a new image, but nothing outside the run changes.
+    side_effects = False
+    idempotent = False
     label = "DALL-E 3 Image Generator"
     description = "Generate an image from a prompt; later steps get its URL."
     needs_account = True

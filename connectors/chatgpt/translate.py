@@ -78,6 +78,9 @@ def _set(entry: Any, path: tuple, value: Any) -> None:
 
 class TranslateEntryAction(Action):
     key = "translate_entry"
+    # Returns the translated entry; writing it is another step's doing.
+    side_effects = False
+    idempotent = True
     label = "Translate Entry"
     description = "Translate an entry's text fields; everything else stays as it is."
     needs_account = True

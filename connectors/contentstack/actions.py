@@ -74,6 +74,8 @@ class _EntryAction(Action):
 
 class GetEntryAction(_EntryAction):
     key = "get_entry"
+    side_effects = False
+    idempotent = True
     label = "Get an Entry"
     fields = (BRANCH, CONTENT_TYPE, ENTRY, LOCALE, INCLUDE_BRANCH)
 
@@ -83,6 +85,8 @@ class GetEntryAction(_EntryAction):
 
 class UpdateEntryAction(_EntryAction):
     key = "update_entry"
+    side_effects = True
+    idempotent = True  # a PUT of the same fields
     label = "Update an Entry"
     description = "Set fields of an entry; a file field takes an asset uid."
     fields = (BRANCH, CONTENT_TYPE, ENTRY, ENTRY_DATA, LOCALE, INCLUDE_BRANCH)
@@ -94,6 +98,8 @@ class UpdateEntryAction(_EntryAction):
 
 class CreateEntryAction(_EntryAction):
     key = "create_entry"
+    side_effects = True
+    idempotent = False  # each POST makes another entry
     label = "Create an Entry"
     fields = (BRANCH, CONTENT_TYPE, ENTRY_DATA, LOCALE)
 
@@ -106,6 +112,8 @@ class CreateEntryAction(_EntryAction):
 
 class PublishEntryAction(_EntryAction):
     key = "publish_entry"
+    side_effects = True
+    idempotent = True  # publishing the same version again changes nothing
     label = "Publish an Entry"
     fields = (
         BRANCH,
@@ -165,6 +173,8 @@ def _check_type(file_name: str, served: str) -> str:
 
 class CreateAssetAction(Action):
     key = "create_asset"
+    side_effects = True
+    idempotent = False  # each upload makes another asset
     label = "Create an Asset"
     description = "Download a file from a URL and upload it to the stack's assets."
     needs_account = True

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
+
 from connectors.base import ConnectorError, RunContext
 from connectors.fields import CONTROL_CHARACTERS_REFUSED, has_control_characters
 from connectors.http.request_action import retry_after_seconds
@@ -112,16 +114,24 @@ def _error(response) -> ConnectorError:
 
 
 class ContentstackClient:
-    def __init__(self, credentials: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        context: RunContext | None = None,
+    ) -> None:
         self.base = base_url(credentials) + "/v3"
         self.api_key = credentials.get("api_key") or ""
         self.token = credentials.get("management_token") or ""
         self.timeout = timeout
+        # In a run, each request gets what is left of the run's time, at most ``timeout``.
+        self.context = context
         self.session = guarded_session(timeout=timeout)
 
     @classmethod
     def for_context(cls, context: RunContext) -> ContentstackClient:
-        return cls(context.credentials, timeout=context.remaining(DEFAULT_TIMEOUT))
+        return cls(context.credentials, timeout=settings.OUTBOUND_TIMEOUT, context=context)
 
     def request(
         self,
@@ -148,7 +158,7 @@ class ContentstackClient:
             data=data,
             files=files,
             headers=headers,
-            timeout=self.timeout,
+            timeout=self.context.remaining(self.timeout) if self.context else self.timeout,
         )
         if response.status_code >= 400:
             raise _error(response)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
+
 from connectors import fields as f
 from connectors.base import Action, ConnectorError, RunContext
 from connectors.http_client import fetch
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# By the HTTP semantics (RFC 9110, 9.2): safe methods change nothing, and idempotent ones
+# may be repeated with the effect of one.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE"}
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -46,10 +52,17 @@ class RequestAction(Action):
                 help="An object or list is sent as JSON, text as it is."),
     )  # fmt: skip
 
+    def has_side_effects(self, params: dict[str, Any]) -> bool:
+        return str(params.get("method", "GET")).upper() not in SAFE_METHODS
+
+    def is_idempotent(self, params: dict[str, Any]) -> bool:
+        return str(params.get("method", "GET")).upper() in IDEMPOTENT_METHODS
+
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:
         headers = {row["key"]: row["value"] for row in params.get("headers") or []}
         body = params.get("body")
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": context.remaining(30.0)}
+        timeout = context.remaining(settings.OUTBOUND_TIMEOUT)
+        kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout}
         if isinstance(body, str):
             kwargs["data"] = body.encode()
         elif body is not None:

@@ -23,8 +23,8 @@ def parse_body(event: InboundEvent) -> Any:
         return None
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            return jsondata.loads(event.body)
-        except jsondata.TooDeep as exc:
+            return jsondata.loads(event.body, where="body")
+        except jsondata.Unstorable as exc:
             raise TriggerRejected(400, str(exc)) from None
         except UnicodeDecodeError:
             raise TriggerRejected(400, "The body is not valid UTF-8 JSON.") from None

@@ -42,6 +42,8 @@ class RespondAction(Action):
     label = "Response"
     description = "Answer the HTTP caller that started the automation."
     responds = True
+    side_effects = False
+    idempotent = True
     fields = (
         f.Field("status", "Response status", type=f.INTEGER, default=200, required=False,
                 minimum=200, maximum=599),

@@ -91,6 +91,9 @@ class CalledTrigger(Trigger):
 
 class RunAction(Action):
     key = "run"
+    # Whatever the sub automation's steps do; assumed to change something.
+    side_effects = True
+    idempotent = False
     label = "Sub Automation"
     description = "Run a sub automation of this project and use its answer."
     fields = (

@@ -122,8 +122,10 @@ def test_a_step_with_side_effects_is_logged_as_started_before_its_call(team):
                 connection.close()
             return super().handle(request)
 
-    with Watching({("GET", "/first"): Reply(200, {"token": "abc"})}) as server:
-        automation = http_automation(make_project(team), "Watched", [fetch_step("first", server.url + "/first")])  # fmt: skip
+    with Watching({("POST", "/first"): Reply(200, {"token": "abc"})}) as server:
+        post = fetch_step("first", server.url + "/first")
+        post["config"]["method"] = "POST"  # a POST may change something: logged first
+        automation = http_automation(make_project(team), "Watched", [post])
         execution = Execution.objects.create(automation=automation, status=Status.QUEUED)
         start.run_queued(execution.pk)
     assert seen == [("first", "running")]

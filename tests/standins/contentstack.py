@@ -74,6 +74,9 @@ class ContentstackStandIn(StandIn):
         self.webhook_delay = 0.0
         self.published: list[dict[str, Any]] = []
         self.forced: list[Reply] = []
+        # Seconds to hold every answer after the request was carried out (a stalled
+        # service: the caller times out although the write happened).
+        self.stall = 0.0
 
     @property
     def base_url(self) -> str:
@@ -142,7 +145,9 @@ class ContentstackStandIn(StandIn):
         for verb, pattern, handler in routes:
             match = re.match(pattern, path)
             if verb == method and match:
-                return handler(request, branch, **match.groupdict())
+                reply = handler(request, branch, **match.groupdict())
+                reply.delay = reply.delay or self.stall
+                return reply
         return cs_error(404, f"Unknown route {method} {path}.", 404)
 
     # -- reads ------------------------------------------------------------------------

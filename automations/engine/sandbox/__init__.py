@@ -42,6 +42,7 @@ from automations.engine.sandbox.filters import (
 from automations.engine.sandbox.limits import (
     Buffer,
     RenderRefused,
+    RunOutOfTime,
     bounded_concat,
     bounded_iter,
     bounded_render,
@@ -51,7 +52,14 @@ from automations.engine.sandbox.limits import (
     tick,
 )
 
-__all__ = ["BoundedSandbox", "RenderRefused", "bounded_render", "fold_check", "render_budget"]
+__all__ = [
+    "BoundedSandbox",
+    "RenderRefused",
+    "RunOutOfTime",
+    "bounded_render",
+    "fold_check",
+    "render_budget",
+]
 
 # Every loop's iterable passes through this filter; no template can name it (a filter
 # name is one word).

@@ -31,6 +31,10 @@ class RenderRefused(Exception):
         self.message = message
 
 
+class RunOutOfTime(RenderRefused):
+    """The run's own deadline came while rendering: the step times out."""
+
+
 @dataclass
 class _Budget:
     deadline: float
@@ -80,7 +84,7 @@ def tick() -> None:
     budget = _budget.get()
     if budget is not None and time.monotonic() > budget.deadline:
         if budget.run_deadline:
-            raise RenderRefused("could not be rendered before the run's time limit")
+            raise RunOutOfTime("was still rendering when the run's time limit was reached")
         raise RenderRefused(f"took longer than {budget.seconds:g} s to render")
 
 
