@@ -71,6 +71,7 @@ def media_storage(url: str) -> dict[str, Any]:
         "client_config": Config(**client),
         # Objects stay private (the bucket's default); we never hand out bucket URLs.
         "default_acl": None,
+        # Should anything ask the storage for a URL: a presigned one, expiring in an hour.
         "querystring_auth": True,
         # Names carry a random part, so no existence check (one request) before a write.
         "file_overwrite": True,

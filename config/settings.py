@@ -194,11 +194,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
-# Generated files: MEDIA_ROOT, or an S3-compatible bucket (config/media_storage.py);
-# served by the platform itself either way (automations/views/files.py).
-MEDIA_STORAGE_URL = env.str("MEDIA_STORAGE_URL", default="")
 STORAGES = {
-    "default": media_storage(MEDIA_STORAGE_URL),
+    # Generated files: MEDIA_ROOT, or an S3-compatible bucket (config/media_storage.py),
+    # served by the platform itself either way (automations/views/files.py). The URL is
+    # not kept as a setting of its own: it may carry a secret key, and Django's error page
+    # hides only settings whose names say so (the storage's secret_key option is hidden).
+    "default": media_storage(env.str("MEDIA_STORAGE_URL", default="")),
     # `collectstatic` writes hashed, compressed copies; WhiteNoise serves those with
     # far-future cache headers, since a changed file gets a new name.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -135,3 +135,14 @@ def test_it_refuses_a_storage_url_it_cannot_read_without_repeating_its_secret():
         assert done.returncode != 0
         assert "MEDIA_STORAGE_URL" in done.stderr
         assert "SECRET" not in done.stderr
+
+
+def test_it_keeps_the_keys_in_the_url_off_djangos_error_page():
+    done = _django(
+        "from django.views.debug import SafeExceptionReporterFilter; "
+        "print(SafeExceptionReporterFilter().get_safe_settings())",
+        MEDIA_STORAGE_URL="s3://AKIAEXAMPLEKEYID:SECRETVALUE@media/p?region=eu-west-1",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "S3Storage" in done.stdout
+    assert "SECRETVALUE" not in done.stdout and "AKIAEXAMPLEKEYID" not in done.stdout
