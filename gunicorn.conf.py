@@ -28,7 +28,9 @@ accesslog = "-"
 # %(U)s is the path without the query string: a webhook's `key` secret may travel there.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s'
 # The path still holds the webhook token: shortened to four characters, as in Django's
-# own log lines (and any key in a Referer header removed).
+# own log lines (and any key in a Referer header removed). The same logger writes
+# gunicorn's own lines (its error log) as the platform does: one line per event, JSON
+# with LOG_FORMAT=json, tokens shortened.
 logger_class = "config.log_filters.GunicornLogger"
 
 # prometheus-client's multi-process mode: each worker counts into files in this folder

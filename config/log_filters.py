@@ -9,11 +9,15 @@ with the token shortened to its first four characters and the key's value remove
 from __future__ import annotations
 
 import logging
+import logging.handlers
+import os
 import re
 from datetime import timedelta
 from typing import Any
 
 from gunicorn.glogging import Logger as GunicornBaseLogger
+
+from config.logs import JsonFormatter, OneLineFormatter
 
 # Case and doubled slashes do not matter to an attacker probing for a 404, so neither do
 # they here; short segments ("contentstack", ".") are passed over, and the first long
@@ -46,8 +50,30 @@ class HookSecretsFilter(logging.Filter):
 
 
 class GunicornLogger(GunicornBaseLogger):
-    """gunicorn's logger with the same rewriting of the access log's request line, path
-    and query (``--logger-class config.log_filters.GunicornLogger``)."""
+    """gunicorn's logger (``logger_class`` in gunicorn.conf.py) writing as the platform
+    does: its error log one line per event (JSON with LOG_FORMAT=json), its access log
+    JSON with LOG_FORMAT=json, and both with webhook tokens shortened, since gunicorn
+    names the request line in its own warnings ("Invalid request ... 'GET /hooks/...'").
+
+    Only the formatters and filters of gunicorn's own handlers change, so that
+    --error-logfile, --access-logfile and syslog keep writing where they were told (a
+    ``logconfig_dict`` would replace those handlers)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        json_lines = os.environ.get("LOG_FORMAT", "plain") == "json"
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if not getattr(handler, "_gunicorn", False):
+                    continue
+                handler.addFilter(HookSecretsFilter())
+                if isinstance(handler, logging.handlers.SysLogHandler):
+                    continue  # keeps gunicorn's syslog prefix
+                if json_lines:
+                    handler.setFormatter(JsonFormatter())
+                elif log is self.error_log:
+                    # The access log's own format is one line already.
+                    handler.setFormatter(OneLineFormatter())
 
     def atoms(
         self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta

@@ -15,6 +15,8 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config.media_storage import media_storage
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -195,7 +197,11 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Generated files: MEDIA_ROOT, or an S3-compatible bucket (config/media_storage.py),
+    # served by the platform itself either way (automations/views/files.py). The URL is
+    # not kept as a setting of its own: it may carry a secret key, and Django's error page
+    # hides only settings whose names say so (the storage's secret_key option is hidden).
+    "default": media_storage(env.str("MEDIA_STORAGE_URL", default="")),
     # `collectstatic` writes hashed, compressed copies; WhiteNoise serves those with
     # far-future cache headers, since a changed file gets a new name.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

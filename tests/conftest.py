@@ -128,3 +128,34 @@ def contentstack_account(team, contentstack_standin):
                      "api_key": contentstack_standin.api_key,
                      "management_token": contentstack_standin.token},
     )  # fmt: skip
+
+
+@pytest.fixture
+def s3_standin(monkeypatch):
+    from tests.standins.s3 import S3StandIn
+
+    # Nothing from this machine's own AWS set-up may leak into a test.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with S3StandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def media_bucket(settings, s3_standin, tmp_path):
+    """Generated files in the stand-in's bucket, as MEDIA_STORAGE_URL would put them;
+    MEDIA_ROOT an empty folder, which must stay empty."""
+    from config.media_storage import media_storage
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": media_storage(
+            f"s3://{s3_standin.access_key}:{s3_standin.secret_key}@media/switchboard"
+            f"?region={s3_standin.region}&endpoint_url={s3_standin.url}"
+        ),
+    }
+    yield s3_standin

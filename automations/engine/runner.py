@@ -34,6 +34,7 @@ from accounts import selectors as account_selectors
 from accounts.crypto import DecryptionError
 from accounts.models import ConnectedAccount
 from automations import metrics
+from automations.engine.files import read_file, store_file
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, OutOfTime, resolve
 from automations.models import Automation, Execution, Status, Step
@@ -369,8 +370,8 @@ class Runner:
             deadline=self.deadline,
             run_sub_automation=subs.run,
             list_sub_automations=subs.describe,
-            store_file=_store_file,
-            read_file=_read_file,
+            store_file=store_file,
+            read_file=read_file,
         )
 
     def _call(
@@ -421,18 +422,6 @@ def _secret_values(account: ConnectedAccount | None, credentials: dict[str, Any]
         return []
     fields = registry.get(account.connector).account_fields
     return [credentials[key] for key in field_types.secret_keys(fields) if key in credentials]
-
-
-def _store_file(name: str, content: bytes, content_type: str) -> str:
-    from automations.engine.files import store_file
-
-    return store_file(name, content, content_type)
-
-
-def _read_file(url: str) -> tuple[bytes, str] | None:
-    from automations.engine.files import read_file
-
-    return read_file(url)
 
 
 def _ms(since: float) -> int:
