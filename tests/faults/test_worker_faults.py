@@ -36,9 +36,10 @@ def platform(tmp_path, monkeypatch):
 
 @pytest.fixture
 def service():
-    """The outside service the runs call: a quick first call, a slow second one."""
+    """The outside service the runs call: a quick first call, a slow second one that may
+    change something (a POST: logged as started before it is sent)."""
     routes = {("GET", "/first"): Reply(200, {"ok": True}),
-              ("GET", "/slow"): Reply(200, {"done": True}, delay=2.0)}  # fmt: skip
+              ("POST", "/slow"): Reply(200, {"done": True}, delay=2.0)}  # fmt: skip
     with Routes(routes) as server:
         yield server
 
@@ -48,7 +49,7 @@ def _automation(team, server):
         {"key": "first", "connector": "http", "action": "request",
          "config": {"method": "GET", "url": server.url + "/first?n={{ trigger.body.n }}"}},
         {"key": "slow", "connector": "http", "action": "request",
-         "config": {"method": "GET", "url": server.url + "/slow?n={{ trigger.body.n }}"}},
+         "config": {"method": "POST", "url": server.url + "/slow?n={{ trigger.body.n }}"}},
     ])  # fmt: skip
 
 
@@ -155,10 +156,10 @@ def test_housekeeping_runs_while_every_worker_is_busy_with_a_slow_run(
     platform, team, client, monkeypatch
 ):
     platform.env.update(Q_WORKERS="1", TEAM_MAX_CONCURRENT_RUNS="1")
-    with Routes({("GET", "/slow"): Reply(200, {}, delay=8.0)}) as server:
+    with Routes({("POST", "/slow"): Reply(200, {}, delay=8.0)}) as server:
         automation = http_automation(make_project(team), "Slow", [
             {"key": "slow", "connector": "http", "action": "request",
-             "config": {"method": "GET", "url": server.url + "/slow"}},
+             "config": {"method": "POST", "url": server.url + "/slow"}},
         ])  # fmt: skip
         platform.start_redis()
         platform.start_cluster()
