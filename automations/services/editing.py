@@ -65,7 +65,7 @@ def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
 def automation_create(
     *, project: Project, data: dict[str, Any], created_by=None, partial: bool = False
 ) -> Automation:
-    clean = clean_definition(project.team, data, partial=partial)
+    clean = clean_definition(project.team, data, partial=partial, project=project)
     if Automation.objects.filter(project=project, name=clean.name).exists():
         raise ValidationError(
             {"name": f"the project already has an automation named {clean.name!r}"}
