@@ -196,7 +196,8 @@ def _check_sub_automations(project: Project, clean: CleanDefinition, errors: _Er
 
 
 def _clean_trigger(team, trigger, clean: CleanDefinition, errors: _Errors, *, existing, partial):
-    if trigger in (None, {}):
+    if trigger in (None, {}) or (isinstance(trigger, dict) and not trigger.get("connector")):
+        # A draft may get its steps before its trigger.
         if not partial:
             errors.add("trigger", "is required")
         return
