@@ -5,34 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.services import account_create, team_create
 from automations.models import Automation, Step
 from tests.e2e.wizard_support import (
-    PASSWORD,
     choose_action,
     new_automation,
-    page,  # noqa: F401 (fixture)
     shot,
     sign_in,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def ada(django_user_model):
-    user = django_user_model.objects.create_user("ada", password=PASSWORD)
-    team_create(name="Acme", owner=user)
-    return user
-
-
-@pytest.fixture
-def chatgpt_account(ada, openai_standin):
-    return account_create(
-        team=ada.teams.get(), connector="chatgpt", title="My ChatGPT",
-        credentials={"api_key": openai_standin.api_key, "organization_id": "org-standin",
-                     "base_url": openai_standin.base_url},
-    )  # fmt: skip
 
 
 def response_step(page, body: str) -> None:
@@ -41,7 +22,7 @@ def response_step(page, body: str) -> None:
     page.fill("#id_body", body)
 
 
-def test_it_edits_the_saved_step_after_the_first_proceed(page, ada):  # noqa: F811
+def test_it_edits_the_saved_step_after_the_first_proceed(page, ada):
     sign_in(page, ada)
     new_automation(page, "Echo")
     response_step(page, "first")
@@ -61,7 +42,7 @@ def test_it_edits_the_saved_step_after_the_first_proceed(page, ada):  # noqa: F8
     assert page.url.endswith("/steps/reply/")
 
 
-def test_save_and_exit_saves_what_was_typed(page, ada):  # noqa: F811
+def test_save_and_exit_saves_what_was_typed(page, ada):
     sign_in(page, ada)
     new_automation(page, "Echo")
     response_step(page, "typed, never proceeded")
@@ -72,7 +53,7 @@ def test_save_and_exit_saves_what_was_typed(page, ada):  # noqa: F811
     assert page.is_visible("#panel >> text=Reply")
 
 
-def test_save_and_exit_refuses_like_proceed(page, ada):  # noqa: F811
+def test_save_and_exit_refuses_like_proceed(page, ada):
     sign_in(page, ada)
     new_automation(page, "Echo")
     response_step(page, "ok")
@@ -85,7 +66,7 @@ def test_save_and_exit_refuses_like_proceed(page, ada):  # noqa: F811
     assert page.input_value("#id_body") == "ok"
 
 
-def test_it_warns_before_leaving_unsaved_changes(page, ada):  # noqa: F811
+def test_it_warns_before_leaving_unsaved_changes(page, ada):
     sign_in(page, ada)
     new_automation(page, "Echo")
     response_step(page, "unsaved")
@@ -103,22 +84,22 @@ def test_it_warns_before_leaving_unsaved_changes(page, ada):  # noqa: F811
     assert page.input_value("#id_body").startswith("unsaved")
 
 
-def test_row_editors_keep_the_account_and_what_was_typed(page, ada, chatgpt_account):  # noqa: F811
+def test_row_editors_keep_the_account_and_what_was_typed(page, ada, ada_chatgpt):
     sign_in(page, ada)
     new_automation(page, "Chat")
     choose_action(page, "ChatGPT", "Chat")
     page.fill("#step-name", "Greeting")
-    page.select_option("#account", str(chatgpt_account.pk))
+    page.select_option("#account", str(ada_chatgpt.pk))
     page.fill("[name=messages__0__content]", "Be brief.")
     page.click("text=+ Add Prompt Text")
     page.wait_for_selector("[name=messages__1__content]")
     shot(page, "after-add-prompt-text")
-    assert page.input_value("#account") == str(chatgpt_account.pk)
+    assert page.input_value("#account") == str(ada_chatgpt.pk)
     assert page.input_value("#step-name") == "Greeting"
     page.fill("[name=messages__1__content]", "drop me")
     page.click("[aria-label='Remove row 2']")
     page.wait_for_selector("[name=messages__1__content]", state="detached")
-    assert page.input_value("#account") == str(chatgpt_account.pk)
+    assert page.input_value("#account") == str(ada_chatgpt.pk)
     assert page.input_value("[name=messages__0__content]") == "Be brief."
     assert not Step.objects.exists()
 
@@ -126,18 +107,18 @@ def test_row_editors_keep_the_account_and_what_was_typed(page, ada, chatgpt_acco
 def test_row_editors_keep_the_account_on_a_function_calling_step(
     page,
     ada,
-    chatgpt_account,  # noqa: F811
+    ada_chatgpt,
 ):
     sign_in(page, ada)
     new_automation(page, "Calls")
     choose_action(page, "ChatGPT", "Function Calling")
-    page.select_option("#account", str(chatgpt_account.pk))
+    page.select_option("#account", str(ada_chatgpt.pk))
     page.click("text=+ Add Sub Automation")
     page.wait_for_selector("[name=sub_automations__1__name]")
-    assert page.input_value("#account") == str(chatgpt_account.pk)
+    assert page.input_value("#account") == str(ada_chatgpt.pk)
 
 
-def test_test_action_tests_what_the_form_holds(page, ada):  # noqa: F811
+def test_test_action_tests_what_the_form_holds(page, ada):
     sign_in(page, ada)
     new_automation(page, "Echo")
     response_step(page, "old")
@@ -152,7 +133,7 @@ def test_test_action_tests_what_the_form_holds(page, ada):  # noqa: F811
     assert Step.objects.get().config["body"] == "new"
 
 
-def test_test_trigger_tests_what_the_form_holds(page, ada):  # noqa: F811
+def test_test_trigger_tests_what_the_form_holds(page, ada):
     sign_in(page, ada)
     new_automation(page, "Hook")
     page.click("text=Configure Trigger")
@@ -165,7 +146,7 @@ def test_test_trigger_tests_what_the_form_holds(page, ada):  # noqa: F811
     assert '"GET"' in page.inner_text("#test-output pre")
 
 
-def test_deleting_a_step_asks_first(page, ada):  # noqa: F811
+def test_deleting_a_step_asks_first(page, ada):
     sign_in(page, ada)
     new_automation(page, "Echo")
     response_step(page, "x")
@@ -180,7 +161,7 @@ def test_deleting_a_step_asks_first(page, ada):  # noqa: F811
     assert not Step.objects.exists()
 
 
-def test_deleting_an_automation_asks_first(page, ada):  # noqa: F811
+def test_deleting_an_automation_asks_first(page, ada):
     sign_in(page, ada)
     new_automation(page, "Doomed")
     page.click("text=Delete automation")
@@ -193,7 +174,7 @@ def test_deleting_an_automation_asks_first(page, ada):  # noqa: F811
     assert not Automation.objects.exists()
 
 
-def test_reloading_after_a_refused_activation_is_not_a_405(page, ada):  # noqa: F811
+def test_reloading_after_a_refused_activation_is_not_a_405(page, ada):
     sign_in(page, ada)
     new_automation(page, "Empty")
     page.click("button:has-text('Activate')")

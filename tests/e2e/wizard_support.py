@@ -3,39 +3,10 @@ and screenshots of each state under artifacts/screenshots/ (kept by CI)."""
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
-
-import pytest
-
-from tests.e2e.test_browser import CHROMIUM
-from tests.support.required import require
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "pw-ada-123456"
-
-
-@pytest.fixture
-def page(live_server, django_user_model, settings, request):
-    require(os.path.exists(CHROMIUM), "Debian's chromium")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        page.base = live_server.url
-        page.test_name = re.sub(r"\W+", "_", request.node.name)
-        yield page
-        browser.close()
 
 
 def sign_in(page, user) -> None:
