@@ -18,6 +18,10 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.target.closest && event.target.closest(".panel-form")) dirty = false;
   });
+  // A panel that came back with errors still holds work that is not saved.
+  document.addEventListener("htmx:afterSwap", function () {
+    dirty = document.querySelector("#panel [role=alert], #panel .errorlist") !== null;
+  });
   window.addEventListener("beforeunload", function (event) {
     if (!dirty) return;
     event.preventDefault();
