@@ -10,7 +10,7 @@ import pytest
 
 from accounts.services import account_create, team_create
 from tests.e2e.test_browser import CHROMIUM
-from tests.e2e.wizard_support import PASSWORD
+from tests.e2e.wizard_support import PASSWORD, shot
 from tests.support.required import require
 
 
@@ -33,6 +33,9 @@ def page(live_server, django_user_model, settings, request):
         page.base = live_server.url
         page.test_name = re.sub(r"\W+", "_", request.node.name)
         yield page
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            shot(page, "failed")
         browser.close()
 
 
@@ -50,3 +53,11 @@ def ada_chatgpt(ada, openai_standin):
         credentials={"api_key": openai_standin.api_key, "organization_id": "org-standin",
                      "base_url": openai_standin.base_url},
     )  # fmt: skip
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.report_call = report
+    return report

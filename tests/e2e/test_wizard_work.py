@@ -138,6 +138,7 @@ def test_test_trigger_tests_what_the_form_holds(page, ada):
     new_automation(page, "Hook")
     page.click("text=Configure Trigger")
     page.click("#panel .grid a:has(strong:text-is('HTTP'))")
+    page.wait_for_selector("#panel >> text=HTTP: Choose Trigger")
     page.click("#panel .grid a:has(strong:text-is('HTTP request'))")
     page.select_option("#id_method", "GET")
     page.click("button:has-text('Test Trigger')")

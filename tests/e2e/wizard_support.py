@@ -34,12 +34,14 @@ def new_automation(page, name: str, template: str = "") -> None:
 
 
 def open_step(page, label: str) -> None:
-    page.click(f"#step-list a:has-text('{label}')")
-    page.wait_for_selector("text=Configure Action:")
+    page.click(f"#step-list a[data-step]:has-text('{label}') >> nth=0")
+    # The panel shown before also says "Configure Action": wait for this step's own.
+    page.wait_for_selector(f"#step-name[value='{label}']")
 
 
 def choose_action(page, connector: str, action: str) -> None:
     page.click("text=+ Configure Action Step")
     page.click(f"#panel .grid a:has(strong:text-is('{connector}'))")
+    page.wait_for_selector(f"#panel >> text={connector}: Choose an Action")
     page.click(f"#panel .grid a:has(strong:text-is('{action}'))")
     page.wait_for_selector("text=Configure Action:")
