@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import ConnectedAccount, Team
 from automations.engine.conditions import validate_conditions
 from automations.engine.references import BadReference, referenced_paths
-from automations.models import Automation
+from automations.models import Automation, Project
 from connectors import fields as field_types
 from connectors import registry
 from connectors.base import Operation
@@ -129,9 +129,11 @@ def clean_definition(
     *,
     existing: Automation | None = None,
     partial: bool = False,
+    project: Project | None = None,
 ) -> CleanDefinition:
     """Validate a definition; raise ValidationError({json path: message}) listing every
-    problem."""
+    problem. With a ``project`` (or an ``existing`` automation) the sub automations the
+    steps name must exist in it."""
     errors = _Errors()
     if not isinstance(data, dict):
         raise ValidationError({"": "must be an object"})
@@ -148,13 +150,54 @@ def clean_definition(
     clean = CleanDefinition(name=name.strip(), description=description)
     _clean_trigger(team, data.get("trigger"), clean, errors, existing=existing, partial=partial)
     _clean_steps(team, data.get("steps"), clean, errors, existing=existing, partial=partial)
+    project = project or (existing.project if existing else None)
+    if project is not None:
+        _check_sub_automations(project, clean, errors)
     if errors:
         raise ValidationError({path: message for path, message in errors.items()})
     return clean
 
 
+def sub_automation_names_used(steps: list[CleanStep] | list[Any]) -> list[str]:
+    """The sub automations a definition's steps name literally (a reference chooses at
+    run time, among the names listed elsewhere)."""
+    names: list[str] = []
+    for step in steps:
+        config = step.config if isinstance(step, CleanStep) else (step.get("config") or {})
+        for value in config.get("sub_automations") or []:
+            if isinstance(value, str) and not field_types.is_reference(value):
+                names.append(value)
+        single = config.get("sub_automation")
+        if isinstance(single, str) and single and not field_types.is_reference(single):
+            names.append(single)
+    return list(dict.fromkeys(names))
+
+
+def _check_sub_automations(project: Project, clean: CleanDefinition, errors: _Errors) -> None:
+    known = set(
+        Automation.objects.filter(
+            project=project, trigger_connector="sub_automation", trigger_key="called"
+        ).values_list("name", flat=True)
+    )
+    if (clean.trigger_connector, clean.trigger_key) == ("sub_automation", "called"):
+        known.add(clean.name)  # calling itself is stopped at run time, as a cycle
+    for index, step in enumerate(clean.steps):
+        for key in ("sub_automations", "sub_automation"):
+            value = step.config.get(key)
+            names = value if isinstance(value, list) else [value]
+            literal = [n for n in names if isinstance(n, str) and not field_types.is_reference(n)]
+            missing = [n for n in literal if n and n not in known]
+            if missing:
+                listed = ", ".join(repr(n) for n in missing)
+                errors.add(
+                    f"steps[{index}].config.{key}",
+                    f"names {listed}, which is not a sub automation of this project",
+                )
+
+
 def _clean_trigger(team, trigger, clean: CleanDefinition, errors: _Errors, *, existing, partial):
-    if trigger in (None, {}):
+    if trigger in (None, {}) or (isinstance(trigger, dict) and not trigger.get("connector")):
+        # A draft may get its steps before its trigger.
         if not partial:
             errors.add("trigger", "is required")
         return
@@ -262,3 +305,61 @@ def _clean_steps(team, steps, clean: CleanDefinition, errors: _Errors, *, existi
             )
         )
         keys.append(key)
+
+
+_STEP_PATH = re.compile(r"^steps\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
+_PART_LABELS = {"account": "Account", "key": "Key", "name": "Name", "max_attempts": "Attempts"}
+
+
+def _operation_or_none(connector_key: Any, operation_key: Any, kind: str) -> Operation | None:
+    try:
+        return getattr(registry.get(str(connector_key)), kind)(str(operation_key))
+    except (registry.UnknownConnector, KeyError):
+        return None
+
+
+def _field_label(operation: Operation | None, key: str) -> str:
+    for f in operation.fields if operation else ():
+        if f.key == key:
+            return f.label
+    return key.replace("_", " ").capitalize()
+
+
+def describe_error(path: str, message: str, data: dict[str, Any]) -> str:
+    """One validation error in the user's words: ``steps[1].account: is required``
+    becomes "Step 2 (Function Calling) - Account is required"."""
+    if path in ("trigger", "trigger.connector") and not (data.get("trigger") or {}).get(
+        "connector"
+    ):
+        return "Add a trigger first."
+    match = _STEP_PATH.match(path)
+    if match:
+        index, part, key = int(match.group(1)), match.group(2), match.group(3)
+        steps = data.get("steps") or []
+        step = steps[index] if index < len(steps) and isinstance(steps[index], dict) else {}
+        title = f"Step {index + 1}" + (f" ({step['name']})" if step.get("name") else "")
+        if part == "connector" and not step.get("connector"):
+            return f"{title} - Choose a connector."
+        if part == "config" and key:
+            operation = _operation_or_none(step.get("connector"), step.get("action"), "action")
+            return f"{title} - {_field_label(operation, key)} {message}"
+        label = _PART_LABELS.get(part or "", "")
+        return f"{title} - {label} {message}" if label else f"{title} - {message}"
+    if path.startswith("trigger"):
+        parts = path.split(".")
+        trigger = data.get("trigger") or {}
+        if len(parts) > 2 and parts[1] == "config":
+            operation = _operation_or_none(
+                trigger.get("connector"), trigger.get("trigger"), "trigger"
+            )
+            return f"Trigger - {_field_label(operation, parts[2])} {message}"
+        if len(parts) > 1 and parts[1] in _PART_LABELS:
+            return f"Trigger - {_PART_LABELS[parts[1]]} {message}"
+        return f"Trigger - {message}"
+    if path in ("", "__all__"):
+        return message
+    return f"{path.replace('_', ' ').capitalize()} {message}"
+
+
+def describe_errors(errors: dict[str, list[str]], data: dict[str, Any]) -> list[str]:
+    return [describe_error(path, m, data) for path, messages in errors.items() for m in messages]

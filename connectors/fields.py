@@ -112,6 +112,12 @@ def validate(
                 errors[f.key] = "is required"
             continue
         if is_reference(value) and not resolved:
+            if f.type == JSON:
+                try:
+                    check_json_template(value)
+                except FieldError as exc:
+                    errors[f.key] = str(exc)
+                    continue
             clean[f.key] = value
             continue
         try:
@@ -119,6 +125,52 @@ def validate(
         except FieldError as exc:
             errors[f.key] = str(exc)
     return clean, errors
+
+
+_REFERENCE = re.compile(r"{{.*?}}", re.DOTALL)
+
+
+def check_json_template(source: str) -> None:
+    """A JSON field holding references must still be JSON once they are filled in.
+
+    Each reference is replaced by a placeholder of the kind it stands for (a string
+    inside quotes, a number elsewhere); a parse error's position is mapped back to the
+    text the user typed, so the message points at their mistake.
+    """
+    if "{%" in source or _REFERENCE.fullmatch(source.strip()):
+        return
+    out: list[str] = []
+    origin: list[int] = []  # origin[i]: index in source of out[i]
+    in_string = escaped = False
+    index = 0
+    while index < len(source):
+        match = _REFERENCE.match(source, index) if source.startswith("{{", index) else None
+        if match:
+            placeholder = "x" if in_string else "0"
+            out.append(placeholder)
+            origin.append(index)
+            index = match.end()
+            continue
+        char = source[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        out.append(char)
+        origin.append(index)
+        index += 1
+    try:
+        json.loads("".join(out))
+    except json.JSONDecodeError as exc:
+        at = origin[exc.pos] if exc.pos < len(origin) else len(source)
+        line = source.count("\n", 0, at) + 1
+        column = at - (source.rfind("\n", 0, at) + 1) + 1
+        raise FieldError(f"is not valid JSON ({exc.msg} at line {line} column {column})") from None
 
 
 def _is_blank(value: Any) -> bool:

@@ -7,6 +7,8 @@ from typing import Any
 
 MAX_ITEMS = 500
 MAX_LIST_ITEMS = 3
+# The kind of a value in words a user knows (never a Python type name).
+_KINDS = {str: "text", bool: "true or false", int: "number", float: "number", type(None): "empty"}
 
 
 def _walk(value: Any, path: str, out: list[dict[str, Any]]) -> None:
@@ -24,7 +26,7 @@ def _walk(value: Any, path: str, out: list[dict[str, Any]]) -> None:
             _walk(item, f"{path}.{index}", out)
     else:
         example = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
-        kind = "text" if isinstance(value, str) else type(value).__name__
+        kind = _KINDS.get(type(value), "value")
         out.append(
             {"reference": f"{{{{ {path} }}}}", "path": path, "type": kind, "example": example}
         )

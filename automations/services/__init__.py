@@ -4,6 +4,7 @@ The API, the wizard, the admin, tasks and management commands all come here, thr
 the names below.
 """
 
+from automations.services.activation import automation_activate, automation_activate_together
 from automations.services.editing import (
     automation_create,
     automation_delete,
@@ -23,13 +24,14 @@ from automations.services.executions import (
     execution_retry,
 )
 from automations.services.projects import project_create
-from automations.services.registration import automation_activate, automation_deactivate
+from automations.services.registration import automation_deactivate
 from automations.services.testing import automation_test_trigger, data_suggestions, step_test
 from automations.services.versions import automation_touch
 
 __all__ = [
     "RUN_TASK",
     "automation_activate",
+    "automation_activate_together",
     "automation_create",
     "automation_deactivate",
     "automation_delete",

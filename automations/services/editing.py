@@ -80,7 +80,7 @@ def automation_create(
     partial: bool = False,
     audit_kind: AuditKind = AuditKind.AUTOMATION_CREATED,
 ) -> Automation:
-    clean = clean_definition(project.team, data, partial=partial)
+    clean = clean_definition(project.team, data, partial=partial, project=project)
     if Automation.objects.filter(project=project, name=clean.name).exists():
         raise ValidationError(
             {"name": f"the project already has an automation named {clean.name!r}"}

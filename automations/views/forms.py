@@ -165,9 +165,11 @@ class ConfigForm(forms.Form):
         return [self[key] for key, f in self.declared.items() if not f.required]
 
 
-def add_path_errors(form: forms.Form, errors: dict[str, list[str]], prefix: str) -> list[str]:
+def add_path_errors(
+    form: forms.Form, errors: dict[str, list[str]], prefix: str
+) -> dict[str, list[str]]:
     """Put ``steps[1].config.status``-style errors beside their fields; return the rest."""
-    rest = []
+    rest: dict[str, list[str]] = {}
     for path, messages in errors.items():
         if path.startswith(prefix + "."):
             key = path[len(prefix) + 1 :].split(".")[0].split("[")[0]
@@ -175,5 +177,5 @@ def add_path_errors(form: forms.Form, errors: dict[str, list[str]], prefix: str)
                 for message in messages:
                     form.add_error(key, message)
                 continue
-        rest.extend(f"{path}: {message}" if path else message for message in messages)
+        rest[path] = list(messages)
     return rest

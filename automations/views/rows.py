@@ -17,8 +17,10 @@ COLUMNS = {
     field_types.MESSAGES: ("role", "content"),
     field_types.KEY_VALUE: ("key", "value"),
     field_types.SUB_AUTOMATIONS: ("name",),
+    field_types.SCHEMA: ("key", "type", "required", "description"),
 }
 ADD_LABELS = {
+    field_types.SCHEMA: "+ Add Input",
     field_types.MESSAGES: "+ Add Prompt Text",
     field_types.KEY_VALUE: "+ Add Row",
     field_types.SUB_AUTOMATIONS: "+ Add Sub Automation",
@@ -31,6 +33,7 @@ class Rows:
     kind: str
     values: list[dict[str, str]]
     roles: tuple[str, ...] = ()
+    types: tuple[str, ...] = field_types.SCHEMA_TYPES
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -65,6 +68,17 @@ def rows_from_value(kind: str, value: Any) -> list[dict[str, str]] | None:
         return None
     if kind == field_types.SUB_AUTOMATIONS:
         return [{"name": _text(name)} for name in value]
+    if kind == field_types.SCHEMA:
+        return [
+            {
+                "key": _text(row.get("key", "")),
+                "type": _text(row.get("type", "string")),
+                "required": "on" if row.get("required") else "",
+                "description": _text(row.get("description", "")),
+            }
+            for row in value
+            if isinstance(row, dict)
+        ]
     return [
         {column: _text(row.get(column, "")) for column in COLUMNS[kind]}
         for row in value
@@ -88,5 +102,16 @@ def value_from_rows(kind: str, rows: list[dict[str, str]]) -> list[Any]:
     """The field's value; rows left empty are dropped."""
     if kind == field_types.SUB_AUTOMATIONS:
         return [row["name"].strip() for row in rows if row["name"].strip()]
+    if kind == field_types.SCHEMA:
+        return [
+            {
+                "key": row["key"].strip(),
+                "type": row["type"] or "string",
+                "required": row["required"] in ("on", "true"),
+                "description": row["description"],
+            }
+            for row in rows
+            if row["key"].strip()
+        ]
     last = COLUMNS[kind][-1]
     return [dict(row) for row in rows if row[last].strip()]

@@ -9,8 +9,10 @@ panel alone for htmx so the page keeps everything else that was typed.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,13 +25,15 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Membership
 from accounts.roles import Action
-from automations import documents, selectors, services
+from automations import definitions, documents, selectors, services
 from automations.blueprints import blueprints
 from automations.models import Automation, Project
+from automations.services.activation import sub_automations_of
 from automations.views.forms import ConfigForm, add_path_errors
 from automations.views.redirects import safe_next
 from connectors import registry
 from connectors.base import ConnectorError
+from connectors.fields import is_reference
 
 
 def _membership(request: HttpRequest, team) -> Membership:
@@ -66,7 +70,8 @@ def _editor_context(request: HttpRequest, automation: Automation, **extra: Any) 
     return {
         "automation": automation,
         "steps": steps,
-        "webhook_url": selectors.webhook_url_for(automation, role=role),
+        "inactive_subs": [a for a in sub_automations_of(automation) if not a.active],
+        "webhook_url": selectors.webhook_url_for(automation, role=role, request=request),
         "trigger_connector": _connector_or_none(automation.trigger_connector),
         "can": roles.abilities(role),
         **extra,
@@ -123,7 +128,14 @@ def automation_new(request: HttpRequest) -> HttpResponse:
             partial=True,
         )
     except ValidationError as exc:
-        context = _dashboard_context(request, team, errors=exc.messages, typed=request.POST)
+        field_errors = exc.message_dict
+        context = _dashboard_context(
+            request,
+            team,
+            name_errors=field_errors.pop("name", []),
+            errors=definitions.describe_errors(field_errors, {}),
+            typed=request.POST,
+        )
         return render(request, "automations/dashboard.html", context, status=400)
     return redirect("wizard:editor", pk=automation.pk)
 
@@ -176,28 +188,34 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         has_secrets=same and automation.has_secrets,
         lookup_url=_lookup_base(automation, connector),
     )
+    posted = request.method == "POST"
     context.update(
         configured=same,
         trigger=trigger,
         form=form,
         accounts=_accounts(automation, connector),
-        account=automation.trigger_account_id if same else None,
-        conditions=json.dumps(automation.trigger_conditions or [], indent=2),
+        account=_int(request.POST.get("account"))
+        if posted
+        else (automation.trigger_account_id if same else None),
+        conditions=request.POST.get("conditions", "")
+        if posted
+        else json.dumps(automation.trigger_conditions or [], indent=2),
+        saved=request.GET.get("saved") == "1",
     )
-    if request.method == "POST" and not form.row_change and form.is_valid():
+    if posted and not form.row_change and form.is_valid():
         conditions_text = request.POST.get("conditions", "").strip() or "[]"
-        context["conditions"] = conditions_text
         try:
             conditions = json.loads(conditions_text)
         except json.JSONDecodeError as exc:
-            context["errors"] = [f"Trigger conditions are not valid JSON: {exc.msg}."]
+            context["errors"] = [
+                f"Trigger conditions are not valid JSON ({exc.msg} at line {exc.lineno} "
+                f"column {exc.colno})."
+            ]
             return _panel(request, "automations/panels/trigger.html", context)
-        account = _int(request.POST.get("account"))
-        context["account"] = account
         definition = {
             "connector": connector.key,
             "trigger": trigger.key,
-            "account": account,
+            "account": _int(request.POST.get("account")),
             "config": form.config(),
             "conditions": conditions,
         }
@@ -209,10 +227,23 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            context["errors"] = add_path_errors(form, exc.message_dict, "trigger.config")
+            data = {**documents.automation_definition(automation), "trigger": definition}
+            context["errors"] = _form_errors(form, exc, "trigger.config", data)
             return _panel(request, "automations/panels/trigger.html", context)
-        context.update(_editor_context(request, automation), saved=True)
+        context.update(_editor_context(request, automation), saved=True, configured=True)
+        if "test" in request.POST:
+            context["test"] = _test_trigger(automation)
+        url = reverse("wizard:trigger", args=[automation.pk])
+        return _saved_panel(request, "automations/panels/trigger.html", context, url)
     return _panel(request, "automations/panels/trigger.html", context)
+
+
+def _test_trigger(automation: Automation) -> dict[str, Any]:
+    try:
+        sample = services.automation_test_trigger(automation=automation)
+    except ValidationError as exc:
+        return {"error": " ".join(exc.messages)}
+    return {"output": json.dumps(sample, indent=2, ensure_ascii=False)}
 
 
 def _lookup_base(automation: Automation, connector) -> str:
@@ -235,12 +266,45 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _step_key(automation: Automation, action_key: str) -> str:
+# Paths under steps/ that are not steps.
+_RESERVED_KEYS = {"new", "reorder"}
+
+
+def _step_key(automation: Automation, name: str, fallback: str) -> str:
+    """A new step's key, from its name (``Translate`` -> ``translate``), unique here."""
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not base or not base[0].isalpha() or base in _RESERVED_KEYS:
+        base = fallback
+    base = base[:40]
     taken = set(automation.steps.values_list("key", flat=True))
-    key, n = action_key[:40], 2
+    key, n = base, 2
     while key in taken:
-        key, n = f"{action_key[:40]}_{n}", n + 1
+        key, n = f"{base}_{n}", n + 1
     return key
+
+
+def _saved_panel(
+    request: HttpRequest, template: str, context: dict[str, Any], url: str
+) -> HttpResponse:
+    """After a save: the panel now edits what was saved, the step list and trigger
+    summary are refreshed in place (htmx out-of-band), and a plain post is redirected
+    so that a reload never posts again."""
+    if "exit" in request.POST:
+        target = reverse("wizard:editor", args=[context["automation"].pk])
+        if request.htmx:
+            return HttpResponse(status=204, headers={"HX-Redirect": target})
+        return redirect(target)
+    if not request.htmx:
+        return redirect(url + "?saved=1")
+    context["oob"] = True
+    response = render(request, template, context)
+    response["HX-Replace-Url"] = url
+    return response
+
+
+def _form_errors(form, exc: ValidationError, prefix: str, data: dict[str, Any]) -> list[str]:
+    rest = add_path_errors(form, exc.message_dict, prefix)
+    return definitions.describe_errors(rest, data)
 
 
 @login_required
@@ -263,6 +327,7 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
     if action is None:
         return _panel(request, "automations/panels/choose_action.html", context)
     same = step is not None and (step.connector, step.action) == (connector.key, action.key)
+    posted = request.method == "POST"
     form = ConfigForm(
         action.fields,
         request.POST or None,
@@ -270,31 +335,34 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         has_secrets=same and step.has_secrets,
         lookup_url=_lookup_base(automation, connector),
     )
+    # What was chosen and typed is shown again as posted, whatever the post did.
     context.update(
         action=action,
         form=form,
         accounts=_accounts(automation, connector),
-        account=step.account_id if same else None,
-        name=step.name if step else action.label,
-        suggestions=services.data_suggestions(
-            automation=automation, before=step.key if step else None
-        ),
+        account=_int(request.POST.get("account"))
+        if posted
+        else (step.account_id if same else None),
+        name=request.POST.get("name", "") if posted else (step.name if step else action.label),
+        form_url=request.path,
+        saved=request.GET.get("saved") == "1",
         sub_automations=selectors.sub_automation_names(project_id=automation.project_id),
+        **_suggestion_context(automation, step.key if step else None),
     )
-    if request.method == "POST" and not form.row_change and form.is_valid():
+    if posted and not form.row_change and form.is_valid():
         definition = documents.automation_definition(automation)
         steps = definition["steps"]
-        new_key = step.key if step else _step_key(automation, action.key)
+        name = request.POST.get("name", "").strip()
+        new_key = step.key if step else _step_key(automation, name, action.key)
         item = {
             "key": new_key,
-            "name": request.POST.get("name", "").strip(),
+            "name": name,
             "connector": connector.key,
             "action": action.key,
             "account": _int(request.POST.get("account")),
             "config": form.config(),
             "max_attempts": step.max_attempts if step else 3,
         }
-        context.update(account=item["account"], name=item["name"])
         index = next((i for i, s in enumerate(steps) if s["key"] == new_key), len(steps))
         steps[index : index + 1] = [item]
         try:
@@ -302,12 +370,66 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
                 automation=automation, data={"steps": steps}, partial=True, actor=request.user
             )
         except ValidationError as exc:
-            context["errors"] = add_path_errors(form, exc.message_dict, f"steps[{index}].config")
+            definition["steps"] = steps
+            context["errors"] = _form_errors(form, exc, f"steps[{index}].config", definition)
             return _panel(request, "automations/panels/step.html", context)
+        saved_step = automation.steps.get(key=new_key)
+        url = reverse("wizard:step", args=[automation.pk, new_key])
         context.update(
-            _editor_context(request, automation), step=automation.steps.get(key=new_key), saved=True
+            _editor_context(request, automation),
+            step=saved_step,
+            saved=True,
+            form_url=url,
+            **_suggestion_context(automation, new_key),
         )
+        if "test" in request.POST:
+            context["test"] = _test_step(automation, new_key)
+        return _saved_panel(request, "automations/panels/step.html", context, url)
     return _panel(request, "automations/panels/step.html", context)
+
+
+def _suggestion_context(automation: Automation, before: str | None) -> dict[str, Any]:
+    rows = services.data_suggestions(automation=automation, before=before)
+    return {"suggestions": rows, "suggestion_groups": _group_suggestions(automation, before, rows)}
+
+
+def _group_suggestions(
+    automation: Automation, before: str | None, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per source (the trigger, each earlier step by name and key): its references, or a
+    hint when it has no sample yet."""
+    groups = [{"title": "Trigger", "root": "trigger", "items": []}]
+    for step in automation.steps.order_by("position", "pk"):
+        if step.key == before:
+            break
+        groups.append({"title": step.name or step.key, "root": f"steps.{step.key}", "items": []})
+    by_root = {g["root"]: g for g in groups}
+    for row in rows:
+        root = (
+            ".".join(row["path"].split(".")[:2]) if row["path"].startswith("steps.") else "trigger"
+        )
+        if root in by_root:
+            by_root[root]["items"].append(row)
+    for group in groups:
+        tested = "the trigger" if group["root"] == "trigger" else "this step"
+        group["reference"] = f"{{{{ {group['root']} }}}}"
+        group["hint"] = "" if group["items"] else f"Test {tested} to see each of its values."
+    return groups
+
+
+def _test_step(automation: Automation, key: str) -> dict[str, Any]:
+    try:
+        execution = services.step_test(automation=automation, key=key)
+    except ValidationError as exc:
+        return {"error": " ".join(exc.messages)}
+    run = execution.step_runs.order_by("-position").first()
+    return {
+        "error": run.error if run and run.error else execution.error,
+        "output": json.dumps(run.output, indent=2, ensure_ascii=False)
+        if run and not run.error
+        else None,
+        "execution": execution,
+    }
 
 
 @login_required
@@ -323,7 +445,12 @@ def lookup_options(request: HttpRequest, pk: int, connector_key: str, name: str)
     account = account_selectors.account_get(team=automation.project.team, pk=account_id)
     if account.connector != connector.key:
         raise Http404("No such account.")
-    params = {key: value for key, value in request.GET.items() if key != "account"}
+    # A reference (``{{ steps.x.uid }}``) has no value until a run: never send it as one.
+    params = {
+        key: value
+        for key, value in request.GET.items()
+        if key != "account" and not is_reference(value)
+    }
     try:
         choices = connector.lookup(name, account.credentials(), params)
     except ConnectorError as exc:
@@ -371,38 +498,112 @@ def step_test(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def step_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """Asks first (a page that works without JavaScript); deletes on its POST."""
     automation = _automation_for(request, pk, write=True)
+    step = automation.steps.filter(key=key).first()
+    if step is None:
+        raise Http404("No such step.")
+    if request.method != "POST":
+        return render(
+            request,
+            "automations/confirm_delete.html",
+            {
+                "automation": automation,
+                "what": f"the step {step.name or step.key!r} ({step.key})",
+                "cancel": reverse("wizard:step", args=[pk, key]),
+            },
+        )
     steps = [s for s in documents.automation_definition(automation)["steps"] if s["key"] != key]
     try:
         services.automation_update(
             automation=automation, data={"steps": steps}, partial=True, actor=request.user
         )
     except ValidationError as exc:
-        context = _editor_context(request, automation, errors=exc.messages)
-        context["panel_template"] = "automations/panels/overview.html"
-        return render(request, "automations/editor.html", context, status=400)
+        data = {**documents.automation_definition(automation), "steps": steps}
+        _flash_errors(request, exc, data)
     return redirect("wizard:editor", pk=pk)
+
+
+def _flash_errors(request: HttpRequest, exc: ValidationError, data: dict[str, Any]) -> None:
+    for line in definitions.describe_errors(exc.message_dict, data):
+        messages.error(request, line)
 
 
 @login_required
 @require_POST
 def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
+    """Activate / Deactivate, then back to the automation page (post/redirect/get: a
+    reload never posts again). A parent whose sub automations are off is refused with
+    their names, and the page offers to activate them together."""
     automation = _automation_for(request, pk, write=True)
     try:
-        if on:
+        if on and request.POST.get("together"):
+            activated = services.automation_activate_together(
+                automation=automation, actor=request.user
+            )
+            names = ", ".join(a.name for a in activated)
+            messages.success(request, f"Activated {names}.")
+        elif on:
             services.automation_activate(automation=automation, actor=request.user)
         else:
             services.automation_deactivate(automation=automation, actor=request.user)
     except ValidationError as exc:
-        errors = [
-            "; ".join(v) if k == "__all__" else f"{k}: {'; '.join(v)}"
-            for k, v in exc.message_dict.items()
-        ]
-        context = _editor_context(request, automation, errors=errors)
-        context["panel_template"] = "automations/panels/overview.html"
-        return render(request, "automations/editor.html", context, status=400)
+        _flash_errors(request, exc, documents.automation_definition(automation))
+    return redirect("wizard:editor", pk=pk)
+
+
+@login_required
+def automation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    automation = _automation_for(request, pk, write=True)
+    if request.method != "POST":
+        return render(
+            request,
+            "automations/confirm_delete.html",
+            {
+                "automation": automation,
+                "what": f"the automation {automation.name!r}",
+                "cancel": reverse("wizard:editor", args=[pk]),
+            },
+        )
+    try:
+        services.automation_delete(automation=automation, actor=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc, documents.automation_definition(automation))
+        return redirect("wizard:editor", pk=pk)
+    messages.success(request, f"Deleted {automation.name}.")
+    return redirect("wizard:dashboard")
+
+
+@login_required
+@require_POST
+def step_reorder(request: HttpRequest, pk: int) -> HttpResponse:
+    """New step order: ``order`` lists every key (drag and drop), or ``move`` is
+    ``<key>:up`` / ``<key>:down`` (the buttons, for the keyboard). References are
+    checked like any save: a step cannot end up before a step it uses."""
+    automation = _automation_for(request, pk, write=True)
+    steps = documents.automation_definition(automation)["steps"]
+    keys = [s["key"] for s in steps]
+    order = [k for k in request.POST.get("order", "").split(",") if k]
+    move_key, _, direction = request.POST.get("move", "").partition(":")
+    if move_key in keys and direction in ("up", "down"):
+        i = keys.index(move_key)
+        j = i - 1 if direction == "up" else i + 1
+        if 0 <= j < len(keys):
+            keys[i], keys[j] = keys[j], keys[i]
+        order = keys
+    if sorted(order) != sorted(s["key"] for s in steps):
+        messages.error(request, "The new order must list every step once.")
+        return redirect("wizard:editor", pk=pk)
+    by_key = {s["key"]: s for s in steps}
+    reordered = [by_key[k] for k in order]
+    try:
+        services.automation_update(
+            automation=automation, data={"steps": reordered}, partial=True, actor=request.user
+        )
+    except ValidationError as exc:
+        data = {**documents.automation_definition(automation), "steps": reordered}
+        _flash_errors(request, exc, data)
     return redirect("wizard:editor", pk=pk)
 
 
@@ -431,7 +632,8 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
                 created_by=request.user,
             )
         except ValidationError as exc:
-            context["errors"] = add_path_errors(form, exc.message_dict, "credentials")
+            rest = add_path_errors(form, exc.message_dict, "credentials")
+            context["errors"] = [m for messages in rest.values() for m in messages]
             return render(request, "automations/account_new.html", context, status=400)
         return redirect(context["next"])
     return render(request, "automations/account_new.html", context)

@@ -121,6 +121,7 @@ def test_use_case_1_clicked_through(member, team, owner, openai_standin, client)
     page = member.post(
         f"/automations/{automation.pk}/trigger/",
         {"connector": "http", "trigger": "request", "method": "POST"},
+        follow=True,
     )
     assert "Saved." in page.content.decode() and "Webhook URL" in page.content.decode()
     assert (
@@ -136,7 +137,7 @@ def test_use_case_1_clicked_through(member, team, owner, openai_standin, client)
     account = team.accounts.get(title="My ChatGPT")
 
     def add_step(values):
-        page = member.post(f"/automations/{automation.pk}/steps/new/", values)
+        page = member.post(f"/automations/{automation.pk}/steps/new/", values, follow=True)
         assert "Saved." in page.content.decode(), page.content.decode()[-3000:]
         return automation.steps.order_by("-position").first()
 
@@ -160,7 +161,7 @@ def test_use_case_1_clicked_through(member, team, owner, openai_standin, client)
     )
     final = add_step({"connector": "chatgpt", "action": "function_calling_response", "name": "Function Calling Response",
                       "account": account.pk, "model": "gpt-4o-mini", "function_calling": "{{ steps.function_calling }}",
-                      "sub_automation_response": "{{ steps.run }}"})  # fmt: skip
+                      "sub_automation_response": "{{ steps.sub_automation }}"})  # fmt: skip
     member.post(f"/automations/{automation.pk}/steps/{final.key}/test/")
     add_step({"connector": "response", "action": "respond", "name": "Response", "status": "200",
               "body": "{{ steps.function_calling_response.content }}"})  # fmt: skip
@@ -208,6 +209,7 @@ def test_a_trigger_secret_typed_in_the_wizard_is_never_shown_again(member, autom
     page = member.post(
         url,
         {"connector": "http", "trigger": "request", "method": "POST", "secret": "hook-secret-4321"},
+        follow=True,
     )
     assert "Saved." in page.content.decode() and "hook-secret-4321" not in page.content.decode()
     automation.refresh_from_db()
@@ -277,7 +279,7 @@ def test_prompt_rows_are_added_removed_and_saved(member, team, chatgpt_account):
     assert "drop me" not in page and "{{ trigger.body.text }}" in page
     typed.pop("messages__2__role")
     typed.pop("messages__2__content")
-    assert "Saved." in member.post(url, typed).content.decode()
+    assert "Saved." in member.post(url, typed, follow=True).content.decode()
     assert automation.steps.get().config["messages"] == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "{{ trigger.body.text }}"},

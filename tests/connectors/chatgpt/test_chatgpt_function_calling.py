@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from automations import services
 from automations.models import Execution
 from connectors.chatgpt.functions import input_schema, tool_names
 from tests.automations.factories import make_project
@@ -100,8 +101,10 @@ def test_arguments_that_are_not_json_fail_clearly(project, chatgpt_account, open
 
 
 def test_an_unknown_sub_automation_is_named(project, chatgpt_account):
-    execution = run_now(http_automation(project, "Missing", [fc_step(chatgpt_account, ["Nope"])]),
-                        {"body": {"text": "x"}})  # fmt: skip
+    gone = sub_automation(project, "Nope", "", [], [reply_step("x")])
+    main = http_automation(project, "Missing", [fc_step(chatgpt_account, ["Nope"])])
+    services.automation_delete(automation=gone)  # deleted after the parent was activated
+    execution = run_now(main, {"body": {"text": "x"}})
     assert "No sub automation named 'Nope' in this project" in execution.error
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from automations import services
 from automations.models import Execution
@@ -60,10 +61,10 @@ def test_without_a_response_step_the_last_output_is_returned(team):
         {"key": "a", "connector": "response", "action": "respond", "config": {"body": "ignored"}}
     ]
     sub = sub_automation(project, "Quiet", "", [], [])
+    sub_automation(project, "Inner", "", [], steps)
     services.automation_update(automation=sub, data={"steps": [
         {"key": "fetchless", "connector": "sub_automation", "action": "run",
          "config": {"sub_automation": "Inner", "arguments": {}}}]})  # fmt: skip
-    sub_automation(project, "Inner", "", [], steps)
     execution = run_now(http_automation(project, "Main", [run_step("Quiet", {})]))
     assert execution.status == Status.SUCCEEDED, execution.error
     assert execution.step_runs.get().output == "ignored"
@@ -71,17 +72,21 @@ def test_without_a_response_step_the_last_output_is_returned(team):
 
 def test_only_active_sub_automations_can_be_called(team):
     project = make_project(team)
-    sub_automation(project, "Sleeping", "", [], [reply_step("zzz")], active=False)
-    execution = run_now(http_automation(project, "Main", [run_step("Sleeping", {})]))
+    sleeping = sub_automation(project, "Sleeping", "", [], [reply_step("zzz")])
+    main = http_automation(project, "Main", [run_step("Sleeping", {})])
+    services.automation_deactivate(automation=sleeping)  # switched off after the parent
+    execution = run_now(main)
     assert execution.status == Status.FAILED
     assert "The sub automation 'Sleeping' is not active." in execution.error
 
 
 def test_a_name_from_another_project_is_not_found(team):
-    sub_automation(make_project(team, "Other"), "Elsewhere", "", [], [reply_step("x")])
-    execution = run_now(
-        http_automation(make_project(team, "Here"), "Main", [run_step("Elsewhere", {})])
-    )
+    here = make_project(team, "Here")
+    moved = sub_automation(here, "Elsewhere", "", [], [reply_step("x")])
+    main = http_automation(here, "Main", [run_step("Elsewhere", {})])
+    # Moved to another project after the parent was saved (as the admin can).
+    type(moved).objects.filter(pk=moved.pk).update(project=make_project(team, "Other"))
+    execution = run_now(main)
     assert "There is no sub automation named 'Elsewhere' in this project." in execution.error
 
 
@@ -119,3 +124,28 @@ def test_a_failing_child_fails_the_step_with_its_error(team):
 def test_a_sub_automation_has_no_webhook(team, client):
     sub = sub_automation(make_project(team), "Hidden", "", [], [reply_step("x")])
     assert client.post(f"/hooks/{sub.webhook_token}/").status_code == 404
+
+
+def test_it_refuses_to_save_a_step_naming_a_missing_sub_automation(team):
+    with pytest.raises(ValidationError) as caught:
+        http_automation(make_project(team), "Main", [run_step("Nowhere", {})], active=False)
+    assert "'Nowhere', which is not a sub automation of this project" in str(caught.value)
+
+
+def test_it_refuses_to_activate_a_parent_whose_sub_automation_is_off(team):
+    project = make_project(team)
+    sub_automation(project, "Sleeping", "", [], [reply_step("zzz")], active=False)
+    main = http_automation(project, "Main", [run_step("Sleeping", {})], active=False)
+    with pytest.raises(ValidationError, match="not active: Sleeping"):
+        services.automation_activate(automation=main)
+
+
+def test_it_activates_a_parent_together_with_its_sub_automations(team):
+    project = make_project(team)
+    inner = sub_automation(project, "Inner", "", [], [reply_step("in")], active=False)
+    outer = sub_automation(project, "Outer", "", [], [run_step("Inner", {})], active=False)
+    main = http_automation(project, "Main", [run_step("Outer", {})], active=False)
+    activated = services.automation_activate_together(automation=main)
+    assert [a.name for a in activated] == ["Inner", "Outer", "Main"]
+    inner.refresh_from_db(), outer.refresh_from_db()
+    assert inner.active and outer.active

@@ -1,0 +1,93 @@
+// The wizard's few behaviours that need a browser: warn before leaving unsaved changes,
+// insert Suggested Data Elements at the cursor, filter them, copy the webhook URL, and
+// reorder steps by dragging. Everything else is plain forms and htmx swaps.
+(function () {
+  "use strict";
+  var dirty = false;
+  var lastField = null;
+
+  document.addEventListener("input", function (event) {
+    if (event.target.closest(".panel-form") && !event.target.classList.contains("suggestion-filter")) dirty = true;
+    if (event.target.classList.contains("suggestion-filter")) filter(event.target);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.closest(".panel-form")) dirty = true;
+  });
+  // Posting the form (Proceed, Save and Exit, a row editor) keeps what was typed.
+  document.addEventListener("submit", function () { dirty = false; });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.target.closest && event.target.closest(".panel-form")) dirty = false;
+  });
+  // A panel that came back with errors still holds work that is not saved.
+  document.addEventListener("htmx:afterSwap", function () {
+    dirty = document.querySelector("#panel [role=alert], #panel .errorlist") !== null;
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  // Navigating the panel with htmx also leaves the form: ask first.
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!dirty || event.target.closest(".panel-form")) return;
+    if (!window.confirm("You have unsaved changes. Leave them?")) event.preventDefault();
+    else dirty = false;
+  });
+
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el.matches(".panel-form input[type=text], .panel-form textarea") && !el.classList.contains("suggestion-filter")) lastField = el;
+  });
+  document.addEventListener("click", function (event) {
+    var element = event.target.closest(".data-element");
+    if (element) insert(element.dataset.reference);
+    var copy = event.target.closest("[data-copy]");
+    if (copy) {
+      var source = document.querySelector(copy.dataset.copy);
+      navigator.clipboard.writeText(source.value || source.textContent.trim()).then(function () {
+        copy.textContent = "Copied";
+      }, function () { copy.textContent = "Select and copy"; });
+    }
+  });
+
+  function insert(reference) {
+    var field = lastField && document.contains(lastField) ? lastField : null;
+    if (!field) { window.alert("Click into a field first, then choose a data element."); return; }
+    var start = field.selectionStart == null ? field.value.length : field.selectionStart;
+    var end = field.selectionEnd == null ? start : field.selectionEnd;
+    field.setRangeText(reference, start, end, "end");
+    field.focus();
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function filter(box) {
+    var words = box.value.toLowerCase();
+    var panel = box.closest(".suggestions");
+    panel.querySelectorAll(".data-element").forEach(function (el) {
+      el.closest("li").hidden = words && el.textContent.toLowerCase().indexOf(words) < 0 &&
+        el.dataset.reference.toLowerCase().indexOf(words) < 0;
+    });
+  }
+
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest("[data-reorder] li");
+  });
+  document.addEventListener("dragover", function (event) {
+    if (dragged && event.target.closest("[data-reorder] li")) event.preventDefault();
+  });
+  document.addEventListener("drop", function (event) {
+    var target = event.target.closest("[data-reorder] li");
+    if (!dragged || !target || target === dragged) return;
+    event.preventDefault();
+    var list = target.parentNode;
+    var items = Array.prototype.slice.call(list.children);
+    list.insertBefore(dragged, items.indexOf(dragged) < items.indexOf(target) ? target.nextSibling : target);
+    var form = list.closest("form");
+    form.querySelector("[name=order]").value = Array.prototype.map.call(list.children, function (li) {
+      return li.dataset.key;
+    }).join(",");
+    dragged = null;
+    form.submit();
+  });
+})();
