@@ -43,7 +43,16 @@ def _database_url(tmp_path: Path) -> str:
 
 @contextmanager
 def gunicorn(tmp_path: Path, *args: str, **env: str) -> Iterator[str]:
-    """Start gunicorn on a free port; yields its base URL."""
+    """Start gunicorn on a free port; yields its address."""
+    with gunicorn_process(tmp_path, *args, **env) as (address, _):
+        yield address
+
+
+@contextmanager
+def gunicorn_process(
+    tmp_path: Path, *args: str, **env: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start gunicorn on a free port; yields its address and its master process."""
     port = _free_port()
     environment = {
         **os.environ,
@@ -67,7 +76,7 @@ def gunicorn(tmp_path: Path, *args: str, **env: str) -> Iterator[str]:
                 if server.poll() is not None:
                     raise RuntimeError(server.stderr.read().decode()) from None
                 time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", server
     finally:
         server.terminate()
         server.wait(timeout=30)
