@@ -84,7 +84,7 @@ def delay_seconds(config: dict[str, Any]) -> float | None:
         if not isinstance(value, int | float):
             return None
         total += value * factor
-    return total
+    return int(total) if float(total).is_integer() else total
 
 
 class DelayAction(_FlowAction):
