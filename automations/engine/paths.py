@@ -10,6 +10,8 @@ written after the steps it holds, so no holder is ever taken for finished early)
 from __future__ import annotations
 
 Address = tuple[int | str, ...]
+# The nested lists of a step, in the order they are shown.
+LISTS = {"then": 0, "else": 1, "do": 2}
 
 
 def path_text(address: Address) -> str:
@@ -33,7 +35,10 @@ def iteration_of(address: Address) -> int | None:
 def _key(address: Address) -> tuple:
     # Numbers and names never meet at one level of one run's paths; keyed anyway, so
     # that comparing any two paths is defined.
-    return tuple((0, part, "") if isinstance(part, int) else (1, 0, part) for part in address)
+    return tuple(
+        (0, part, "") if isinstance(part, int) else (1, LISTS.get(part, len(LISTS)), part)
+        for part in address
+    )
 
 
 def not_after(address: Address, limit: Address) -> bool:
@@ -44,3 +49,9 @@ def not_after(address: Address, limit: Address) -> bool:
 def run_order(text: str) -> tuple:
     """A sort key putting the step runs of an execution in the order of its tree."""
     return _key(parse_path(text))
+
+
+def branch_of(address: Address) -> str:
+    """The branch (then, else) the innermost of whose steps the address is, or ""."""
+    names = [part for part in address if part in ("then", "else")]
+    return names[-1] if names else ""
