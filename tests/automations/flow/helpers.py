@@ -36,9 +36,7 @@ def definition(steps: list[dict[str, Any]], name: str = "Flow") -> dict[str, Any
 
 
 def automation(team, steps: list[dict[str, Any]], name: str = "Flow"):
-    created = services.automation_create(
-        project=make_project(team), data=definition(steps, name)
-    )
+    created = services.automation_create(project=make_project(team), data=definition(steps, name))
     return services.automation_activate(automation=created)
 
 

@@ -77,7 +77,7 @@ def test_a_queued_automation_may_wait_for_hours(owner, team):
 
 
 def test_nested_steps_are_stored_under_their_holder(team):
-    automation = services.automation_create(project=make_project(team), data=definition(TREE))
+    services.automation_create(project=make_project(team), data=definition(TREE))
     look = Step.objects.get(key="look")
     assert (look.parent.key, look.branch, look.position) == ("route", "then", 0)
     assert Step.objects.get(key="route").parent.key == "each"

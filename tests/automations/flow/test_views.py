@@ -28,9 +28,7 @@ def execution(client, team):
     return Execution.objects.get()
 
 
-def test_the_api_lists_step_runs_in_tree_order_with_path_iteration_and_branch(
-    owner, execution
-):
+def test_the_api_lists_step_runs_in_tree_order_with_path_iteration_and_branch(owner, execution):
     body = api_for(owner).get(f"/api/v1/executions/{execution.pk}/").json()
     rows = [(r["path"], r["iteration"], r["branch"], r["status"]) for r in body["step_runs"]]
     assert rows == [
@@ -50,7 +48,7 @@ def test_the_execution_page_groups_runs_per_iteration_and_names_the_branch(
 ):
     client.force_login(owner)
     html = client.get(f"/executions/{execution.pk}/").content.decode()
-    assert html.count("<details open class=\"iteration\"") == 2
+    assert html.count('<details open class="iteration"') == 2
     assert "<summary>Iteration 0</summary>" in html and "<summary>Iteration 1</summary>" in html
     assert "branch: else" in html and "branch: then" in html
     # The loop's own row comes first, then its iterations, then the next step.
