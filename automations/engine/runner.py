@@ -197,7 +197,7 @@ class Runner:
         self.recorder.add_secrets(list(self.plan.automation.get_secrets().values()))
         # Read fresh for every run (plans may be cached): a changed key applies at once.
         # A sub automation's run shares what its parent run has read already.
-        missing = {s.account_id for s in self.plan.steps if s.account_id} - set(self.accounts)
+        missing = {s.account_id for s in self.plan.all_steps if s.account_id} - set(self.accounts)
         if missing:
             self.accounts.update(
                 account_selectors.accounts_of_team(team_id=self.team_id, ids=missing)
