@@ -188,7 +188,9 @@ class StepFormSet(forms.BaseInlineFormSet):
 
 
 def _has_nested(automation: Automation | None) -> bool:
-    return automation is not None and automation.steps.filter(parent__isnull=False).exists()
+    if automation is None or automation.pk is None:
+        return False
+    return automation.steps.filter(parent__isnull=False).exists()
 
 
 class StepInline(TeamScopedInline, admin.StackedInline):
