@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 from accounts.admin import TeamFilter, TeamScopedAdmin, TeamScopedInline
-from automations import services
+from automations import documents, services
 from automations.definitions import clean_definition
 from automations.models import Automation, Execution, Project, Step, StepRun
 from automations.services import registration
@@ -141,7 +143,7 @@ class StepFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         automation = self.instance
-        if any(self.errors) or not automation.project_id:
+        if any(self.errors) or not automation.project_id or _has_nested(automation):
             return
         forms_in_order = sorted(
             (f for f in self.forms if f.has_changed() or f.instance.pk),
@@ -185,13 +187,39 @@ class StepFormSet(forms.BaseInlineFormSet):
                 form.cleaned_data["config"] = item.config
 
 
+def _has_nested(automation: Automation | None) -> bool:
+    if automation is None or automation.pk is None:
+        return False
+    return automation.steps.filter(parent__isnull=False).exists()
+
+
 class StepInline(TeamScopedInline, admin.StackedInline):
+    """The steps as rows. An automation with branches or loops shows them read-only
+    (with where each sits in the tree): this flat form cannot keep the tree, so it is
+    changed through the API or a document; the tree is shown whole above."""
+
     model = Step
     formset = StepFormSet
     extra = 0
     fields = STEP_FIELDS
-    ordering = ["position"]
+    ordering = ["parent_id", "branch", "position"]
     raw_id_fields = ["account"]
+
+    def get_fields(self, request, obj=None):
+        if _has_nested(obj):
+            return ["parent", "branch", *STEP_FIELDS]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if _has_nested(obj):
+            return ["parent", "branch", *STEP_FIELDS]
+        return super().get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not _has_nested(obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _has_nested(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Automation)
@@ -213,6 +241,7 @@ class AutomationAdmin(TeamScopedAdmin):
     readonly_fields = [
         "active",
         "trigger_error",
+        "step_tree",
         "webhook_token",
         "trigger_sample",
         "trigger_state",
@@ -225,6 +254,7 @@ class AutomationAdmin(TeamScopedAdmin):
     actions = ["activate", "deactivate"]
     fieldsets = [
         (None, {"fields": ["project", "name", "description", "active", "trigger_error"]}),
+        ("Steps (the tree, read-only)", {"fields": ["step_tree"], "classes": ["collapse"]}),
         (
             "Trigger",
             {
@@ -284,6 +314,13 @@ class AutomationAdmin(TeamScopedAdmin):
     @admin.display(description="Team", ordering="project__team__name")
     def team_name(self, obj: Automation) -> str:
         return obj.project.team.name
+
+    @admin.display(description="Step tree")
+    def step_tree(self, obj: Automation) -> str:
+        if obj.pk is None:
+            return "-"
+        steps = documents.automation_to_document(obj)["steps"]
+        return format_html("<pre>{}</pre>", json.dumps(steps, indent=2, ensure_ascii=False))
 
 
 class StepRunInline(admin.TabularInline):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import ConnectedAccount, Team
@@ -20,8 +21,12 @@ from automations.models import Automation, Project
 from connectors import fields as field_types
 from connectors import registry
 from connectors.base import Operation
+from connectors.flow.connector import delay_seconds
 
 STEP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+# The names a step may hold nested steps under, and how deep they may go.
+NESTED_LISTS = ("then", "else", "do")
+MAX_DEPTH = 5
 
 
 @dataclass
@@ -35,6 +40,9 @@ class CleanStep:
     # Secrets given now; those not given keep their stored value.
     secrets: dict[str, Any]
     max_attempts: int
+    # Nested lists by name (then/else of a branch, do of a loop) and the holder's kind.
+    nested: dict[str, list[CleanStep]] = field(default_factory=dict)
+    nested_kind: str = ""
 
 
 @dataclass
@@ -102,7 +110,9 @@ def _split_config(
     return public_clean, given_secrets
 
 
-def _check_references(config: dict, earlier: list[str], path: str, errors: _Errors) -> None:
+def _check_references(
+    config: dict, earlier: list[str], path: str, errors: _Errors, *, in_loop: bool = False
+) -> None:
     for key, value in config.items():
         try:
             paths = referenced_paths(value)
@@ -112,6 +122,13 @@ def _check_references(config: dict, earlier: list[str], path: str, errors: _Erro
         for ref in paths:
             parts = ref.split(".")
             if parts[0] == "trigger":
+                continue
+            if parts[0] == "loop":
+                if not in_loop:
+                    errors.add(
+                        f"{path}.{key}",
+                        f"{{{{ {ref} }}}} is available only inside a for_each's steps",
+                    )
                 continue
             if parts[0] != "steps" or len(parts) < 2:
                 errors.add(f"{path}.{key}", f"{{{{ {ref} }}}} must start with trigger or steps")
@@ -234,77 +251,185 @@ def _clean_trigger(team, trigger, clean: CleanDefinition, errors: _Errors, *, ex
     clean.trigger_conditions = conditions
 
 
+@dataclass
+class _Walk:
+    """What cleaning a list of steps needs from around it."""
+
+    team: Team
+    stored: dict[str, Any]
+    partial: bool
+    keys: list[str] = field(default_factory=list)  # every key so far, the whole tree
+    # Cumulative literal delays in walk order (for automations that answer inline).
+    delays: list[tuple[str, float]] = field(default_factory=list)
+    responds: bool = False
+
+
 def _clean_steps(team, steps, clean: CleanDefinition, errors: _Errors, *, existing, partial):
+    stored = {s.key: s for s in existing.steps.all()} if existing else {}
+    walk = _Walk(team=team, stored=stored, partial=partial)
+    clean.steps = _clean_list(steps, "steps", walk, errors, visible=[], in_loop=False, depth=0)
+    if walk.responds:
+        _check_inline_delays(walk, errors)
+
+
+def _check_inline_delays(walk: _Walk, errors: _Errors) -> None:
+    """A run that answers its caller waits in place, within SYNC_RESPONSE_TIMEOUT: a
+    delay it cannot sit out is refused now rather than timing out every run."""
+    limit = settings.SYNC_RESPONSE_TIMEOUT
+    waited = 0.0
+    for path, seconds in walk.delays:
+        waited += seconds
+        if waited >= limit:
+            errors.add(
+                f"{path}.seconds",
+                f"an automation with a Response step answers within {limit:g} s; with this "
+                f"delay it would wait {waited:g} s before answering",
+            )
+            return
+
+
+def _clean_list(
+    steps: Any, path: str, walk: _Walk, errors: _Errors, *, visible: list[str],
+    in_loop: bool, depth: int,
+) -> list[CleanStep]:  # fmt: skip
+    """Clean one list of steps (the top level, or a branch or loop body inside it).
+    ``visible`` are the keys a reference here may name: steps that run before, except
+    those inside a loop body this list is not part of."""
     if steps is None:
         steps = []
     if not isinstance(steps, list):
-        errors.add("steps", "must be a list")
-        return
-    stored = {s.key: s for s in existing.steps.all()} if existing else {}
-    keys: list[str] = []
+        errors.add(path, "must be a list")
+        return []
+    if depth > MAX_DEPTH:
+        errors.add(path, f"steps may be nested at most {MAX_DEPTH} levels deep")
+        return []
+    visible = list(visible)
+    cleaned = []
     for index, step in enumerate(steps):
-        path = f"steps[{index}]"
-        if not isinstance(step, dict):
-            errors.add(path, "must be an object")
+        item = _clean_step(step, f"{path}[{index}]", index, walk, errors, visible, in_loop, depth)
+        if item is None:
             continue
-        key = step.get("key")
-        if not isinstance(key, str) or not STEP_KEY.match(key):
-            errors.add(
-                f"{path}.key", "must start with a letter and hold only a-z, 0-9 and _ (up to 50)"
-            )
-            key = f"_invalid_{index}"
-        elif key in keys:
-            errors.add(f"{path}.key", f"{key!r} is used by an earlier step")
-        connector_key, action_key = step.get("connector"), step.get("action")
-        try:
-            connector = registry.get(str(connector_key))
-            action = connector.action(str(action_key))
-        except registry.UnknownConnector:
-            errors.add(f"{path}.connector", f"there is no connector {connector_key!r}")
-            keys.append(key)
-            continue
-        except KeyError:
-            names = ", ".join(a.key for a in connector.actions) or "none"
-            errors.add(
-                f"{path}.action", f"{connector.label} has no action {action_key!r} ({names})"
-            )
-            keys.append(key)
-            continue
-        account = _account(team, step.get("account"), connector.key, f"{path}.account", errors)
-        if action.needs_account and account is None and not partial:
-            errors.add(f"{path}.account", f"is required (a {connector.label} account)")
-        previous = stored.get(key)
-        kept = (
-            set(previous.get_secrets())
-            if previous and previous.connector == connector.key and previous.has_secrets
-            else set()
+        cleaned.append(item)
+        visible.append(item.key)
+        if item.nested and item.nested_kind == "branch":
+            # After a branch, its steps may be named (one of the two did not run: a
+            # reference to it is then an error unless it has a default).
+            visible.extend(k for k in _keys_outside_loops(item) if k != item.key)
+    return cleaned
+
+
+def _keys_outside_loops(step: CleanStep) -> list[str]:
+    found = [step.key]
+    if step.nested_kind == "branch":
+        for items in step.nested.values():
+            for child in items:
+                found.extend(_keys_outside_loops(child))
+    return found
+
+
+def _clean_step(
+    step: Any, path: str, index: int, walk: _Walk, errors: _Errors, visible: list[str],
+    in_loop: bool, depth: int,
+) -> CleanStep | None:  # fmt: skip
+    if not isinstance(step, dict):
+        errors.add(path, "must be an object")
+        return None
+    key = step.get("key")
+    if not isinstance(key, str) or not STEP_KEY.match(key):
+        errors.add(
+            f"{path}.key", "must start with a letter and hold only a-z, 0-9 and _ (up to 50)"
         )
-        config, secrets = _split_config(
-            action, step.get("config"), f"{path}.config", errors,
-            partial=partial, has_secrets=kept,
+        key = f"_invalid_{len(walk.keys)}"
+    elif key in walk.keys:
+        errors.add(f"{path}.key", f"{key!r} is used by an earlier step")
+    walk.keys.append(key)
+    connector_key, action_key = step.get("connector"), step.get("action")
+    try:
+        connector = registry.get(str(connector_key))
+        action = connector.action(str(action_key))
+    except registry.UnknownConnector:
+        errors.add(f"{path}.connector", f"there is no connector {connector_key!r}")
+        return None
+    except KeyError:
+        names = ", ".join(a.key for a in connector.actions) or "none"
+        errors.add(f"{path}.action", f"{connector.label} has no action {action_key!r} ({names})")
+        return None
+    walk.responds = walk.responds or action.responds
+    account = _account(walk.team, step.get("account"), connector.key, f"{path}.account", errors)
+    if action.needs_account and account is None and not walk.partial:
+        errors.add(f"{path}.account", f"is required (a {connector.label} account)")
+    previous = walk.stored.get(key)
+    kept = (
+        set(previous.get_secrets())
+        if previous and previous.connector == connector.key and previous.has_secrets
+        else set()
+    )
+    config, secrets = _split_config(
+        action, step.get("config"), f"{path}.config", errors,
+        partial=walk.partial, has_secrets=kept,
+    )  # fmt: skip
+    _check_references(config, visible, f"{path}.config", errors, in_loop=in_loop)
+    if action.control == "branch":
+        _check_branch_conditions(config, visible, f"{path}.config", errors, in_loop=in_loop)
+    if action.control == "delay":
+        seconds = delay_seconds(config)
+        if seconds is not None:
+            walk.delays.append((f"{path}.config", seconds))
+    attempts = step.get("max_attempts", 3)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 10:
+        errors.add(f"{path}.max_attempts", "must be a number between 1 and 10")
+        attempts = 3
+    name = step.get("name") or ""
+    if not isinstance(name, str) or len(name) > 100:
+        errors.add(f"{path}.name", "must be text of at most 100 characters")
+        name = ""
+    nested: dict[str, list[CleanStep]] = {}
+    for branch in NESTED_LISTS:
+        if branch not in step:
+            continue
+        if branch not in action.nested:
+            holders = "flow.if holds then and else" if branch != "do" else "flow.for_each holds do"
+            errors.add(
+                f"{path}.{branch}", f"{connector.key}.{action.key} holds no steps ({holders})"
+            )
+            continue
+        nested[branch] = _clean_list(
+            step[branch], f"{path}.{branch}", walk, errors, visible=visible,
+            in_loop=in_loop or action.control == "loop", depth=depth + 1,
         )  # fmt: skip
-        _check_references(config, keys, f"{path}.config", errors)
-        attempts = step.get("max_attempts", 3)
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 10:
-            errors.add(f"{path}.max_attempts", "must be a number between 1 and 10")
-            attempts = 3
-        name = step.get("name") or ""
-        if not isinstance(name, str) or len(name) > 100:
-            errors.add(f"{path}.name", "must be text of at most 100 characters")
-            name = ""
-        clean.steps.append(
-            CleanStep(
-                key=key,
-                name=name,
-                connector=connector.key,
-                action=action.key,
-                account=account,
-                config=config,
-                secrets=secrets,
-                max_attempts=attempts,
-            )
-        )
-        keys.append(key)
+    for branch in action.nested:
+        nested.setdefault(branch, [])
+    return CleanStep(
+        key=key, name=name, connector=connector.key, action=action.key, account=account,
+        config=config, secrets=secrets, max_attempts=attempts, nested=nested,
+        nested_kind=action.control if action.nested else "",
+    )  # fmt: skip
+
+
+def _check_branch_conditions(
+    config: dict, visible: list[str], path: str, errors: _Errors, *, in_loop: bool
+) -> None:
+    """A branch's conditions: the trigger's operators, with paths into the trigger, an
+    earlier step or (in a loop) the item."""
+    rows, row_errors = validate_conditions(config.get("conditions"))
+    for where, message in row_errors.items():
+        errors.add(f"{path}.conditions{where}", message)
+    for index, row in enumerate(rows):
+        parts = str(row.get("path") or "").strip().split(".")
+        where = f"{path}.conditions[{index}].path"
+        if f"{path}.conditions[{index}].path" in errors:
+            continue
+        if parts[0] == "steps" and len(parts) > 1:
+            if parts[1] not in visible:
+                errors.add(
+                    where, f"refers to step {parts[1]!r}, which does not come before this step"
+                )
+        elif parts[0] == "loop":
+            if not in_loop:
+                errors.add(where, "loop.… is available only inside a for_each's steps")
+        elif parts[0] != "trigger" or len(parts) < 2:
+            errors.add(where, "must start with trigger., steps.<key>. or loop.")
+    config["conditions"] = rows
 
 
 _STEP_PATH = re.compile(r"^steps\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")

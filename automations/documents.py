@@ -1,11 +1,18 @@
 """Automation documents: one automation as JSON, to version, share and move between
-installs. Accounts are named by title; secrets are never written out."""
+installs. Accounts are named by title; secrets are never written out.
+
+A step may hold nested steps (``then``/``else`` of a flow.if, ``do`` of a flow.for_each):
+the lists appear only on the steps whose action holds them, so a document without
+branches or loops reads exactly as before (switchboard/automation@1).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from automations.models import Automation
+from automations.models import Automation, Step
+from connectors import registry
 
 FORMAT = "switchboard/automation@1"
 
@@ -19,7 +26,7 @@ def _title(account, team_id: int) -> str | None:
 
 def automation_to_document(automation: Automation) -> dict[str, Any]:
     team_id = automation.project.team_id
-    steps = automation.steps.select_related("account").order_by("position", "pk")
+    steps = list(automation.steps.select_related("account").order_by("position", "pk"))
     return {
         "format": FORMAT,
         "name": automation.name,
@@ -31,19 +38,48 @@ def automation_to_document(automation: Automation) -> dict[str, Any]:
             "config": automation.trigger_config,
             "conditions": automation.trigger_conditions,
         },
-        "steps": [
-            {
-                "key": step.key,
-                "name": step.name,
-                "connector": step.connector,
-                "action": step.action,
-                "account": _title(step.account, team_id),
-                "config": step.config,
-                "max_attempts": step.max_attempts,
-            }
-            for step in steps
-        ],
+        "steps": _step_documents(steps, team_id),
     }
+
+
+def _step_documents(steps: list[Step], team_id: int) -> list[dict[str, Any]]:
+    children: dict[tuple[int | None, str], list[Step]] = {}
+    for step in steps:
+        children.setdefault((step.parent_id, step.branch), []).append(step)
+
+    def document(step: Step) -> dict[str, Any]:
+        item = {
+            "key": step.key,
+            "name": step.name,
+            "connector": step.connector,
+            "action": step.action,
+            "account": _title(step.account, team_id),
+            "config": step.config,
+            "max_attempts": step.max_attempts,
+        }
+        for name in nested_names(step.connector, step.action):
+            item[name] = [document(child) for child in children.get((step.pk, name), [])]
+        return item
+
+    return [document(step) for step in children.get((None, ""), [])]
+
+
+def nested_names(connector: str, action: str) -> tuple[str, ...]:
+    """The nested lists a step of this action holds (none for an unknown action)."""
+    try:
+        return registry.get(connector).action(action).nested
+    except (registry.UnknownConnector, KeyError):
+        return ()
+
+
+def walk_steps(steps: Any) -> Iterator[dict[str, Any]]:
+    """Every step dict of a definition's tree, in the order they run (holders first)."""
+    for step in steps if isinstance(steps, list) else []:
+        if not isinstance(step, dict):
+            continue
+        yield step
+        for name in ("then", "else", "do"):
+            yield from walk_steps(step.get(name))
 
 
 def document_definition(document: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -61,6 +97,6 @@ def automation_definition(automation: Automation) -> dict[str, Any]:
     document.pop("format")
     document["trigger"]["account"] = automation.trigger_account_id
     accounts = dict(automation.steps.values_list("key", "account_id"))
-    for step in document["steps"]:
+    for step in walk_steps(document["steps"]):
         step["account"] = accounts.get(step["key"])
     return document

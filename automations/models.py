@@ -82,7 +82,16 @@ class Automation(EncryptedSecrets):
 
 
 class Step(EncryptedSecrets):
+    """One step of an automation's tree. A top-level step has no parent; a nested one
+    belongs to one of its parent's lists (``branch``: then/else of a flow.if, do of a
+    flow.for_each), at ``position`` within that list. Keys are unique across the whole
+    tree, so a reference never needs a scope."""
+
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="steps")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    branch = models.CharField(max_length=10, blank=True)
     position = models.PositiveIntegerField(default=0)
     key = models.SlugField(max_length=50)
     name = models.CharField(max_length=100, blank=True)
@@ -112,6 +121,8 @@ class Status(models.TextChoices):
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
     TIMED_OUT = "timed_out", "Timed out"
+    # A step in a branch that was not taken (step runs only).
+    SKIPPED = "skipped", "Skipped"
 
 
 FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.TIMED_OUT)
@@ -147,6 +158,11 @@ class Execution(models.Model):
     # resumed after its worker died, or waiting to retry a step, resumes here too, with
     # the outputs of its own earlier steps.
     resume_position = models.PositiveIntegerField(default=0)
+    # The position path to continue at (docs/ARCHITECTURE.md, position paths): every
+    # step up to it that has a recorded output takes it instead of running again.
+    resume_path = models.CharField(max_length=200, blank=True)
+    # Seconds spent in flow.delay waits: they do not count towards the run's time limit.
+    waited_seconds = models.PositiveIntegerField(default=0)
     # Queue bookkeeping (docs/ARCHITECTURE.md, Running): when the id was last handed to
     # the broker (null: not handed yet, or waiting for a slot of its team), the earliest
     # time a queued run may start (a step waiting to retry), and until when the worker
@@ -202,12 +218,18 @@ class Execution(models.Model):
 
 
 class StepRun(models.Model):
-    # Indexed by the (execution, position) unique constraint.
+    # Indexed by the (execution, path) unique constraint.
     execution = models.ForeignKey(
         Execution, on_delete=models.CASCADE, related_name="step_runs", db_index=False
     )
     step_key = models.CharField(max_length=50)
+    # The top-level step this run belongs to (itself, or the branch or loop holding it).
     position = models.PositiveIntegerField()
+    # Where the run is in the tree (docs/ARCHITECTURE.md, position paths): "2" for a
+    # top-level step, "2.then.0" inside a branch, "2.do.3.0" in iteration 3 of a loop.
+    path = models.CharField(max_length=200, default="")
+    # The index of the innermost loop iteration this run belongs to, if any.
+    iteration = models.PositiveIntegerField(null=True, blank=True)
     connector = models.CharField(max_length=50)
     action = models.CharField(max_length=50)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
@@ -224,9 +246,9 @@ class StepRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
-        ordering = ["execution", "position"]
+        ordering = ["execution", "position", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["execution", "position"], name="one_run_per_position")
+            models.UniqueConstraint(fields=["execution", "path"], name="one_run_per_path")
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,8 @@ from django.http import Http404
 
 from accounts import roles
 from accounts.models import Team
-from automations.models import Automation, Execution, Project
+from automations.engine.runner import step_tree
+from automations.models import Automation, Execution, Project, Step
 
 
 def project_list(*, team: Team) -> QuerySet[Project]:
@@ -75,6 +76,22 @@ def execution_get(*, team: Team, pk: int) -> Execution:
     if execution is None:
         raise Http404("No such execution.")
     return execution
+
+
+def step_list(*, automation: Automation) -> list[Step]:
+    """The steps in the order they run, each nested one after its holder, with ``depth``,
+    ``in_branch`` (then, else, do) and ``number`` (its place in its list)."""
+    found: list[Step] = []
+
+    def add(steps: list[Step], depth: int, branch: str) -> None:
+        for number, step in enumerate(steps, start=1):
+            step.depth, step.in_branch, step.number = depth, branch, number
+            found.append(step)
+            for name, children in step.nested.items():
+                add(children, depth + 1, name)
+
+    add(step_tree(list(automation.steps.order_by("position", "pk"))), 0, "")
+    return found
 
 
 def sub_automation_names(*, project_id: int) -> list[str]:

@@ -200,6 +200,42 @@ print((time.perf_counter() - start) / ({iterations} * len(steps)) * 1000)
     return {"per_step_ms": round(per_step_ms, 4), "iterations": iterations, "steps": 10}
 
 
+def engine_loop_overhead(iterations: int = 100) -> dict:
+    """The same per-step cost inside a 100-item flow.for_each: each iteration's scope,
+    position paths and step runs, and the loop's own results, with no database writes."""
+    code = f"""
+import time
+from automations.engine.runner import Plan, Runner
+from automations.models import Automation, Execution, Project, Step
+from accounts.models import Team
+team = Team(name="t", slug="t"); project = Project(team=team, name="p", pk=1)
+automation = Automation(project=project, name="a", pk=1)
+loop = Step(automation=automation, key="each", connector="flow", action="for_each", position=0,
+            config={{"items": "{{{{ trigger.body.items }}}}", "max_items": 1000}})
+body = Step(automation=automation, key="shape", connector="flow", action="transform", position=0,
+            config={{"value": {{
+                "item": "{{{{ loop.item }}}}", "at": "{{{{ loop.index }}}}",
+                "text": "Item {{{{ loop.item.name }}}} of {{{{ trigger.body.n }}}}"}}}})
+loop.nested, body.nested = {{"do": [body]}}, {{}}
+plan = Plan(automation=automation, steps=[loop])
+items = [{{"name": f"tag{{i}}"}} for i in range(100)]
+def once():
+    payload = {{"body": {{"items": items, "n": 100}}}}
+    execution = Execution(automation=automation, trigger_output=payload)
+    Runner(plan, execution, deadline=time.monotonic() + 60, flush_each_step=False).run(flush=False)
+    assert execution.status == "succeeded", execution.error
+for _ in range(5):
+    once()
+start = time.perf_counter()
+for _ in range({iterations}):
+    once()
+print((time.perf_counter() - start) / ({iterations} * 101) * 1000)
+"""
+    env = _env("", tempfile.mkdtemp(prefix="switchboard-bench-loop-"))
+    per_step_ms = float(_manage(env, "shell", "-c", code).strip().splitlines()[-1])
+    return {"per_step_ms": round(per_step_ms, 4), "iterations": iterations, "items": 100}
+
+
 def use_case_1(database_url: str, name: str) -> dict:
     data_dir = tempfile.mkdtemp(prefix=f"switchboard-bench-uc1-{name}-")
     env = _env(database_url, data_dir)
@@ -236,6 +272,7 @@ def main() -> None:
         workers = args.workers or cores + 1
         results["runs"].append(bench_database("sqlite", "", args.duration, workers))
     results["engine"] = engine_overhead()
+    results["engine_loop"] = engine_loop_overhead()
     results["use_case_1"] = [
         use_case_1(_postgres_url() if name == "postgres" else "", name)
         for name in ("postgres", "sqlite")
@@ -253,6 +290,10 @@ def main() -> None:
             f"executions logged {run['executions_logged']}"
         )
     print(f"engine overhead per step: {results['engine']['per_step_ms']:.4f} ms")
+    print(
+        "engine overhead per step in a 100-item loop: "
+        f"{results['engine_loop']['per_step_ms']:.4f} ms"
+    )
     for row in results["use_case_1"]:
         print(
             f"use case 1 on {row['database']}: platform p50 {row['platform_p50_ms']} ms, "

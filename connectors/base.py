@@ -148,6 +148,12 @@ class Action(Operation):
     # Whether running it twice has the effect of running it once (a PUT, a read): only
     # then is a request that may have reached the service retried.
     idempotent: ClassVar[bool] = False
+    # Flow control (the flow connector): what the engine does with the step besides
+    # recording its output: "branch" (walk the list its output names), "loop" (walk
+    # ``do`` once per item of its output), "delay", "stop"; "" for an ordinary action.
+    control: ClassVar[str] = ""
+    # The names of the nested step lists the step holds (then/else, do).
+    nested: ClassVar[tuple[str, ...]] = ()
 
     def has_side_effects(self, params: dict[str, Any]) -> bool:
         """``side_effects``, for actions where it depends on the params (HTTP method)."""

@@ -18,6 +18,7 @@ CONNECTORS: dict[str, str] = {
     "sub_automation": "connectors.sub_automation.connector.SubAutomationConnector",
     "contentstack": "connectors.contentstack.connector.ContentstackConnector",
     "schedule": "connectors.schedule.connector.ScheduleConnector",
+    "flow": "connectors.flow.connector.FlowConnector",
 }
 
 

@@ -6,7 +6,9 @@ from rest_framework import serializers
 
 from accounts.models import ConnectedAccount, Team
 from automations import selectors
-from automations.models import Automation, Execution, Project, StepRun
+from automations.engine.paths import branch_of, parse_path, run_order
+from automations.engine.runner import step_tree
+from automations.models import Automation, Execution, Project, Step, StepRun
 
 
 class TeamOut(serializers.ModelSerializer):
@@ -85,15 +87,18 @@ class AutomationOut(serializers.ModelSerializer):
         }
 
     def get_steps(self, automation: Automation) -> list[dict]:
-        return [
-            {
+        """The step tree: a branch's steps under then/else, a loop's under do."""
+
+        def describe(step: Step) -> dict:
+            return {
                 "key": step.key, "name": step.name, "connector": step.connector,
                 "action": step.action, "account": step.account_id, "config": step.config,
                 "max_attempts": step.max_attempts, "secrets_set": step.has_secrets,
                 "sample_output": step.sample_output,
-            }
-            for step in automation.steps.all()
-        ]  # fmt: skip
+                **{name: [describe(c) for c in children] for name, children in step.nested.items()},
+            }  # fmt: skip
+
+        return [describe(step) for step in step_tree(list(automation.steps.all()))]
 
 
 class AutomationIn(serializers.Serializer):
@@ -123,10 +128,17 @@ class RunIn(serializers.Serializer):
 
 
 class StepRunOut(serializers.ModelSerializer):
+    # The branch the run is in (then/else), "" outside any branch.
+    branch = serializers.SerializerMethodField()
+
+    def get_branch(self, run: StepRun) -> str:
+        return branch_of(parse_path(run.path))
+
     class Meta:
         model = StepRun
         fields = [
-            "position", "step_key", "connector", "action", "status", "input", "output",
+            "position", "path", "iteration", "branch", "step_key", "connector", "action",
+            "status", "input", "output",
             "output_truncated", "error", "attempts", "reused", "tokens_used", "started_at",
             "finished_at", "duration_ms",
         ]  # fmt: skip
@@ -145,11 +157,19 @@ class ExecutionOut(serializers.ModelSerializer):
 
 
 class ExecutionDetailOut(ExecutionOut):
-    step_runs = StepRunOut(many=True, read_only=True)
+    # In the order of the automation's tree: a branch or loop before the runs inside it.
+    step_runs = serializers.SerializerMethodField()
     children = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
+    def get_step_runs(self, execution: Execution) -> list[dict]:
+        runs = sorted(execution.step_runs.all(), key=lambda run: run_order(run.path))
+        return StepRunOut(runs, many=True).data
+
     class Meta(ExecutionOut.Meta):
-        fields = [*ExecutionOut.Meta.fields, "trigger_output", "response", "step_runs", "children"]
+        fields = [
+            *ExecutionOut.Meta.fields, "trigger_output", "response", "resume_path", "step_runs",
+            "children",
+        ]  # fmt: skip
 
 
 class BlueprintOut(serializers.Serializer):

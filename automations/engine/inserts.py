@@ -75,8 +75,13 @@ def _row_values(row: dict[str, Any], fields: list) -> list:
     return values
 
 
-def supported() -> bool:
-    return connection.vendor == "postgresql"
+# Above this many step runs (a long loop) one statement would pass PostgreSQL's limit of
+# 65,535 parameters; the ORM then writes them in batches.
+MAX_RUNS = 1000
+
+
+def supported(run_count: int = 0) -> bool:
+    return connection.vendor == "postgresql" and run_count <= MAX_RUNS
 
 
 def insert_execution(execution: Execution, runs: list[dict[str, Any]]) -> None:

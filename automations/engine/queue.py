@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from automations.engine.lease import lease_end
+from automations.engine.paths import run_order
 from automations.models import FINISHED, Execution, Status, Step, StepRun
 
 logger = logging.getLogger(__name__)
@@ -135,30 +136,28 @@ def recover() -> int:
 
 def _recover(execution_id: int) -> None:
     execution = Execution.objects.get(pk=execution_id)
-    runs = {run.position: run for run in execution.step_runs.all()}
-    position = 0
-    while position in runs and runs[position].status == Status.SUCCEEDED:
-        position += 1
-    if not runs:
-        position = execution.resume_position  # died before its first step was logged
-    stopped = runs.get(position)
-    if stopped is not None and stopped.status == Status.RUNNING:
+    runs = sorted(execution.step_runs.all(), key=lambda run: run_order(run.path))
+    stopped = next((run for run in runs if run.status == Status.RUNNING), None)
+    if stopped is not None:
         # Logged as started before an action with side effects: it may have acted.
         _fail(execution, stopped, _label(execution, stopped))
         return
-    if any(runs[p].output_truncated for p in range(position)):
-        label = _label(execution, stopped) if stopped else f"#{position + 1}"
-        _fail(execution, stopped, label)
+    if any(run.output_truncated for run in runs):
+        # Its output cannot be given to the steps after it: the run cannot continue.
+        cut = next(run for run in runs if run.output_truncated)
+        _fail(execution, cut, _label(execution, cut))
         return
+    # Everything it logged as done is reused; it continues after the last of it (inside
+    # a loop or branch: that holder is walked again, its finished steps reused).
+    path = runs[-1].path if runs else execution.resume_path
+    position = int(path.split(".")[0]) if path else execution.resume_position
     with transaction.atomic():
         resumed = Execution.objects.filter(pk=execution_id, status=Status.RUNNING).update(
-            status=Status.QUEUED, resume_position=position, enqueued_at=timezone.now(),
-            not_before=None, lease_until=None,
+            status=Status.QUEUED, resume_position=position, resume_path=path,
+            enqueued_at=timezone.now(), not_before=None, lease_until=None,
         )  # fmt: skip
         if resumed:
-            logger.warning(
-                "Execution %s lost its worker; resumed at step %s", execution_id, position
-            )
+            logger.warning("Execution %s lost its worker; resumed at step %s", execution_id, path)
             send_on_commit(execution_id)
 
 

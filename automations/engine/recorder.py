@@ -78,9 +78,9 @@ class Recorder:
         # What a Response step answered, redacted but whole: the caller gets it all,
         # the log keeps at most STEP_OUTPUT_MAX_BYTES of it.
         self.answer: Any = None
-        # Positions that have a row already (a step logged as started, a step waiting to
+        # Paths that have a row already (a step logged as started, a step waiting to
         # retry, the steps a resumed execution ran before): flushed as updates.
-        self.written: set[int] = set()
+        self.written: set[str] = set()
         # Whether a stored output was cut short: such a run cannot resume from its log.
         self.truncated = False
 
@@ -94,6 +94,8 @@ class Recorder:
         *,
         step_key: str,
         position: int,
+        path: str,
+        iteration: int | None,
         connector: str,
         action: str,
         status: str,
@@ -118,7 +120,8 @@ class Recorder:
         self.truncated = self.truncated or truncated
         self.pending.append(
             {
-                "step_key": step_key, "position": position, "connector": connector,
+                "step_key": step_key, "position": position, "path": path,
+                "iteration": iteration, "connector": connector,
                 "action": action, "status": status, "input": stored_input,
                 "output": stored_output, "output_truncated": truncated,
                 "error": storable_text(redact(error, self.secrets)), "attempts": attempts,
@@ -128,21 +131,22 @@ class Recorder:
         )  # fmt: skip
 
     def step_started(
-        self, *, step_key: str, position: int, connector: str, action: str, input: Any,
-        started_at,
+        self, *, step_key: str, position: int, path: str, iteration: int | None,
+        connector: str, action: str, input: Any, started_at,
     ) -> None:  # fmt: skip
         """Write at once that a step is about to call its action."""
         self.flush()
         values = {
-            "step_key": step_key, "connector": connector, "action": action, "status": "running",
+            "step_key": step_key, "position": position, "iteration": iteration,
+            "connector": connector, "action": action, "status": "running",
             "input": cap_output(redact(storable(input), self.secrets))[0], "output": None,
             "error": "", "started_at": started_at, "finished_at": None,
         }  # fmt: skip
-        if position in self.written:
-            StepRun.objects.filter(execution=self.execution, position=position).update(**values)
+        if path in self.written:
+            StepRun.objects.filter(execution=self.execution, path=path).update(**values)
         else:
-            StepRun.objects.create(execution=self.execution, position=position, **values)
-            self.written.add(position)
+            StepRun.objects.create(execution=self.execution, path=path, **values)
+            self.written.add(path)
 
     def finish(
         self, *, status: str, error: str = "", response: Any = None, tokens: int = 0
@@ -193,7 +197,8 @@ class Recorder:
         self._flush()
 
     def _write(self) -> None:
-        if self.execution.pk is None and inserts.supported():
+        most = max(len(r.pending) for r in [self, *self.children])
+        if self.execution.pk is None and inserts.supported(most):
             if self.children:
                 with transaction.atomic():
                     self._insert_tree()
@@ -223,23 +228,24 @@ class Recorder:
             execution.save(
                 update_fields=[
                     "status", "error", "response", "tokens_used", "started_at", "finished_at",
-                    "duration_ms", "resume_position", "not_before", "enqueued_at", *leaving,
+                    "duration_ms", "resume_position", "resume_path", "waited_seconds",
+                    "not_before", "enqueued_at", *leaving,
                 ]
             )  # fmt: skip
         if self.pending:
             for values in self.pending:
-                if values["position"] in self.written:
-                    StepRun.objects.filter(execution=execution, position=values["position"]).update(
+                if values["path"] in self.written:
+                    StepRun.objects.filter(execution=execution, path=values["path"]).update(
                         **values
                     )
             StepRun.objects.bulk_create(
                 [
                     StepRun(execution=execution, **values)
                     for values in self.pending
-                    if values["position"] not in self.written
+                    if values["path"] not in self.written
                 ]
             )
-            self.written.update(values["position"] for values in self.pending)
+            self.written.update(values["path"] for values in self.pending)
             self.pending = []
         for child in self.children:
             child.execution.parent = execution

@@ -30,7 +30,8 @@ from automations.engine.sandbox import (
     render_budget,
 )
 
-ROOTS = ("trigger", "steps")
+# ``loop`` (the item and index of a for_each iteration) exists only inside a loop's steps.
+ROOTS = ("trigger", "steps", "loop")
 MISSING = object()
 
 
@@ -115,6 +116,11 @@ def _collect(node: nodes.Node, found: list[tuple[Any, ...]]) -> None:
     path = _chain(node)
     if path is not None:
         found.append(path)
+        return
+    if isinstance(node, nodes.Filter) and node.name == "default" and _chain(node.node):
+        # The default stands in for a missing path (a step of a branch not taken).
+        for child in [*node.args, *node.kwargs]:
+            _collect(child, found)
         return
     for child in node.iter_child_nodes():
         _collect(child, found)

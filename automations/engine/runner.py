@@ -34,7 +34,10 @@ from accounts import selectors as account_selectors
 from accounts.crypto import DecryptionError
 from accounts.models import ConnectedAccount
 from automations import metrics
+from automations.engine import flow
 from automations.engine.files import read_file, store_file
+from automations.engine.outcomes import MAY_HAVE_BEEN_APPLIED, Deferred, StepFailed, Stopped
+from automations.engine.paths import Address, iteration_of, not_after, parse_path, path_text
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, OutOfTime, resolve
 from automations.models import Automation, Execution, Status, Step
@@ -44,32 +47,6 @@ from connectors import registry
 from connectors.base import Action, ConnectorError, RunContext
 
 logger = logging.getLogger(__name__)
-
-
-class Deferred(Exception):
-    """A step waits to retry: the run goes back to the queue and continues later, in any
-    worker, so that no worker sleeps through the wait."""
-
-    def __init__(self, message: str, *, delay: float, attempts: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.delay = delay
-        self.attempts = attempts
-
-
-MAY_HAVE_BEEN_APPLIED = "The request may have been applied; check before retrying."
-
-
-class StepFailed(Exception):
-    def __init__(
-        self, message: str, *, timed_out: bool = False, attempts: int = 0, internal: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.timed_out = timed_out
-        self.attempts = attempts
-        # For an exception nobody raised on purpose: its type, all the user is shown.
-        self.internal = internal
 
 
 def internal_error(exc: Exception, step: Step | None = None, attempts: int = 0) -> StepFailed:
@@ -90,15 +67,29 @@ def internal_error(exc: Exception, step: Step | None = None, attempts: int = 0) 
 
 @dataclass
 class Plan:
-    """An automation and its ordered steps, loaded once for a run."""
+    """An automation and its top-level steps, loaded once for a run. Each step carries
+    the lists it holds in ``step.nested`` ({"then": [...], "else": [...]}, {"do": [...]})."""
 
     automation: Automation
     steps: list[Step]
 
     @cached_property
+    def all_steps(self) -> list[Step]:
+        found: list[Step] = []
+
+        def add(steps: list[Step]) -> None:
+            for step in steps:
+                found.append(step)
+                for children in nested_of(step).values():
+                    add(children)
+
+        add(self.steps)
+        return found
+
+    @cached_property
     def responds(self) -> bool:
         """Whether a step answers the HTTP caller (so the run happens inline)."""
-        for step in self.steps:
+        for step in self.all_steps:
             try:
                 if registry.get(step.connector).action(step.action).responds:
                     return True
@@ -107,14 +98,32 @@ class Plan:
         return False
 
 
+def nested_of(step: Step) -> dict[str, list[Step]]:
+    return getattr(step, "nested", None) or {}
+
+
+def step_tree(steps: list[Step]) -> list[Step]:
+    """The top-level steps, each with the lists it holds in ``nested``."""
+    lists: dict[tuple[int | None, str], list[Step]] = {}
+    by_pk = {}
+    for step in steps:
+        step.nested = {}
+        by_pk[step.pk] = step
+        lists.setdefault((step.parent_id, step.branch), []).append(step)
+    for (parent, branch), children in lists.items():
+        if parent is not None and parent in by_pk:
+            by_pk[parent].nested[branch] = children
+    return lists.get((None, ""), [])
+
+
 def load_plan(automation_id: int) -> Plan:
-    """The automation and its ordered steps, in two queries."""
+    """The automation and its step tree, in two queries."""
     automation = (
         Automation.objects.select_related("project")
         .prefetch_related(Prefetch("steps", queryset=Step.objects.order_by("position", "pk")))
         .get(pk=automation_id)
     )
-    return Plan(automation=automation, steps=list(automation.steps.all()))
+    return Plan(automation=automation, steps=step_tree(list(automation.steps.all())))
 
 
 def backoff_delay(attempt: int, retry_after: float | None) -> float:
@@ -148,9 +157,10 @@ class Runner:
         flush_each_step: bool,
         ancestry: tuple[int, ...] = (),
         previous_outputs: dict[str, Any] | None = None,
+        previous_skipped: frozenset[str] = frozenset(),
         accounts: dict[int, ConnectedAccount] | None = None,
         defer_retries: bool = False,
-        prior_attempts: dict[int, int] | None = None,
+        prior_attempts: dict[str, int] | None = None,
         on_step: Callable[[], None] | None = None,
     ) -> None:
         self.plan = plan
@@ -158,13 +168,20 @@ class Runner:
         self.deadline = deadline
         self.flush_each_step = flush_each_step
         self.ancestry = (*ancestry, plan.automation.pk)
+        # Outputs of steps that ran before (this execution's own, or those of the run it
+        # retries), by path; steps up to the resume path take them instead of running.
         self.previous_outputs = previous_outputs or {}
+        self.previous_skipped = previous_skipped
+        self.resume = resume_address(execution)
+        # Steps of branches not taken: key -> why a reference to it fails.
+        self.skipped: dict[str, str] = {}
+        self.response: Any = None
         # A background run waits for a retry in the queue, not in its worker; the attempts
         # a step made before such a wait count towards its limit.
         self.defer_retries = defer_retries
         self.prior_attempts = prior_attempts or {}
         self.on_step = on_step
-        self._position = 0
+        self._address: Address = (0,)
         self.recorder = Recorder(execution, secrets=frozenset())
         self.result: Any = None
         self.tokens = 0
@@ -180,7 +197,7 @@ class Runner:
         self.recorder.add_secrets(list(self.plan.automation.get_secrets().values()))
         # Read fresh for every run (plans may be cached): a changed key applies at once.
         # A sub automation's run shares what its parent run has read already.
-        missing = {s.account_id for s in self.plan.steps if s.account_id} - set(self.accounts)
+        missing = {s.account_id for s in self.plan.all_steps if s.account_id} - set(self.accounts)
         if missing:
             self.accounts.update(
                 account_selectors.accounts_of_team(team_id=self.team_id, ids=missing)
@@ -200,68 +217,130 @@ class Runner:
         execution = self.execution
         self.writes = flush
         data: dict[str, Any] = {"trigger": execution.trigger_output, "steps": {}}
-        response = None
         try:
             self._prepare()
-            for position, step in enumerate(self.plan.steps):
-                if position < execution.resume_position and step.key in self.previous_outputs:
-                    data["steps"][step.key] = self._reuse(position, step)
-                    continue
-                if self.on_step:
-                    self.on_step()
-                if time.monotonic() > self.deadline:
-                    raise StepFailed("The run's time limit was reached.", timed_out=True)
-                output, responds = self._run_step(position, step, data)
-                data["steps"][step.key] = output
-                self.result = output
-                if responds and response is None:
-                    response = output
-                if self.flush_each_step and flush:
-                    self.recorder.flush()
+            self.walk(self.plan.steps, (), data)
         except Deferred as exc:
             execution.status = Status.QUEUED
-            execution.resume_position = self._position
+            execution.resume_position = int(self._address[0])
+            execution.resume_path = path_text(self._address)
             execution.not_before = timezone.now() + timedelta(seconds=exc.delay)
+            if exc.waiting:
+                execution.waited_seconds += round(exc.delay)
             execution.enqueued_at = None
             execution.lease_until = None
             if flush:
                 self.recorder.flush()
             return execution
+        except Stopped as exc:
+            error = "" if exc.outcome == Status.SUCCEEDED else exc.message
+            self.recorder.finish(
+                status=exc.outcome, error=error, response=self.response, tokens=self.tokens
+            )
         except StepFailed as exc:
             status = Status.TIMED_OUT if exc.timed_out else Status.FAILED
             self.recorder.finish(
-                status=status, error=exc.message, response=response, tokens=self.tokens
+                status=status, error=exc.message, response=self.response, tokens=self.tokens
             )
         except Exception as exc:
             error = internal_error(exc).message
             self.recorder.finish(
-                status=Status.FAILED, error=error, response=response, tokens=self.tokens
+                status=Status.FAILED, error=error, response=self.response, tokens=self.tokens
             )
         else:
-            self.recorder.finish(status=Status.SUCCEEDED, response=response, tokens=self.tokens)
-        if response is not None:
-            self.result = response.get("body")
+            self.recorder.finish(
+                status=Status.SUCCEEDED, response=self.response, tokens=self.tokens
+            )
+        if self.response is not None:
+            self.result = self.response.get("body")
         if flush:
             self.recorder.flush()
         return execution
 
-    def _reuse(self, position: int, step: Step) -> Any:
-        output = self.previous_outputs[step.key]
-        if position in self.recorder.written:
-            return output  # this execution's own step, logged before it was resumed
-        self.recorder.step_run(
-            step_key=step.key, position=position, connector=step.connector, action=step.action,
-            status=Status.SUCCEEDED, input=None, output=output, error="", attempts=0,
+    def walk(self, steps: list[Step], prefix: Address, data: dict[str, Any]) -> None:
+        """Run one list of steps (the top level, a branch, one iteration of a loop body)."""
+        for index, step in enumerate(steps):
+            address = (*prefix, index)
+            text = path_text(address)
+            if self._reusable(step, address, text):
+                self._reuse(address, step, data)
+                continue
+            if self.on_step:
+                self.on_step()
+            if time.monotonic() > self.deadline:
+                raise StepFailed("The run's time limit was reached.", timed_out=True)
+            action = self._action(step)
+            if action.control in ("branch", "loop"):
+                flow.run_holder(self, address, step, action, data)
+            else:
+                self._run_leaf(address, step, action, data)
+            if self.flush_each_step and self.writes:
+                self.recorder.flush()
+
+    def _run_leaf(self, address: Address, step: Step, action: Action, data: dict) -> None:
+        output, responds = self._run_step(address, step, data)
+        data["steps"][step.key] = output
+        self.result = output
+        if responds and self.response is None:
+            self.response = output
+        if action.control == "delay":
+            self._delay(step, float(output["seconds"]))
+        elif action.control == "stop":
+            raise Stopped(output["outcome"], output["message"] or f"Stopped at '{_label(step)}'.")
+
+    def _delay(self, step: Step, seconds: float) -> None:
+        """A background run goes back to the queue and continues after the delay (its
+        row says the delay is done, so the continuation starts at the next step); a run
+        someone waits for sits it out, within its deadline."""
+        if self.defer_retries and not self.recorder.truncated:
+            raise Deferred(f"Waiting {seconds:g} s", delay=seconds, attempts=0, waiting=True)
+        if time.monotonic() + seconds > self.deadline:
+            raise StepFailed(
+                f"Step '{_label(step)}' failed: the run's time limit leaves no room for a "
+                f"{seconds:g} s delay.",
+                timed_out=True,
+            )
+        time.sleep(seconds)
+
+    def _reusable(self, step: Step, address: Address, text: str) -> bool:
+        # A branch or loop is walked again (cheaply: no side effects), its steps reused.
+        if self.resume is None or nested_of(step):
+            return False
+        if text not in self.previous_outputs and text not in self.previous_skipped:
+            return False
+        return not_after(address, self.resume)
+
+    def _reuse(self, address: Address, step: Step, data: dict[str, Any]) -> None:
+        text = path_text(address)
+        skipped = text in self.previous_skipped
+        if skipped:
+            self.skipped.setdefault(step.key, f"step '{_label(step)}' was skipped")
+        else:
+            data["steps"][step.key] = self.previous_outputs[text]
+        if text in self.recorder.written:
+            return  # this execution's own step, logged before it was resumed
+        self.record(
+            address, step, status=Status.SKIPPED if skipped else Status.SUCCEEDED, input=None,
+            output=None if skipped else self.previous_outputs[text], error="", attempts=0,
             started_at=timezone.now(), duration_ms=0, reused=True,
         )  # fmt: skip
-        return output
 
-    def _run_step(self, position: int, step: Step, data: dict[str, Any]) -> tuple[Any, bool]:
+    def record(self, address: Address, step: Step, **values: Any) -> None:
+        """Log one run of a step at its place in the tree."""
+        self.recorder.step_run(
+            step_key=step.key, position=int(address[0]), path=path_text(address),
+            iteration=iteration_of(address), connector=step.connector, action=step.action,
+            **values,
+        )  # fmt: skip
+
+    def _run_step(self, address: Address, step: Step, data: dict[str, Any]) -> tuple[Any, bool]:
         started_at, clock = timezone.now(), time.monotonic()
         label = step.name or step.key
-        self._position = position
+        self._address = address
+        position, path = int(address[0]), path_text(address)
         record = {
-            "step_key": step.key, "position": position, "connector": step.connector,
+            "step_key": step.key, "position": position, "path": path,
+            "iteration": iteration_of(address), "connector": step.connector,
             "action": step.action, "started_at": started_at,
         }  # fmt: skip
         logged_input: Any = None
@@ -273,7 +352,7 @@ class Runner:
             credentials = account.credentials() if account else {}
             self.recorder.add_secrets([*secrets.values(), *_secret_values(account, credentials)])
             logged_input = {**step.config, **{key: REDACTED for key in secrets}}
-            params = self._params(action, step, {**step.config, **secrets}, data)
+            params = self.params(action, step, {**step.config, **secrets}, data)
             logged_input = {**params, **{key: REDACTED for key in secrets}}
             if action.needs_account and account is None:
                 raise StepFailed("This step needs an account; choose one in its settings.")
@@ -285,7 +364,7 @@ class Runner:
                 # Logged as started before the call: if this worker dies now, recovery
                 # knows the action may have acted and fails the run for a person to check.
                 self.recorder.step_started(**record, input=logged_input)
-            output, size, attempts = self._call(action, params, context, step, position)
+            output, size, attempts = self._call(action, params, context, step, path)
         except Deferred as exc:
             self.recorder.step_run(
                 **record, status=Status.QUEUED, input=logged_input, output=None,
@@ -315,6 +394,16 @@ class Runner:
         )  # fmt: skip
         return output, action.responds
 
+    def _skipped_reference(self, exc: BadReference) -> str | None:
+        """A reference to a step of a branch that was not taken, said so."""
+        parts = exc.path.split(".")
+        if len(parts) > 1 and parts[0] == "steps" and parts[1] in self.skipped:
+            return (
+                f"{{{{ {exc.path} }}}}: {self.skipped[parts[1]]} (add | default(...) to "
+                "use a value instead)"
+            )
+        return None
+
     def _record_before_side_effect(self) -> None:
         """Write the log so far before a step that may change something outside; after
         every step from then on. A sub automation's run needs nothing: its parent wrote
@@ -340,14 +429,15 @@ class Runner:
             raise StepFailed(account_selectors.AccountOfAnotherTeam(step.account_id).message)
         return account
 
-    def _params(self, action: Action, step: Step, raw: dict, data: dict) -> dict[str, Any]:
+    def params(self, action: Action, step: Step, raw: dict, data: dict) -> dict[str, Any]:
         resolved = {}
         for key, value in raw.items():
             try:
                 resolved[key] = resolve(value, data, deadline=self.deadline)
             except BadReference as exc:
+                message = self._skipped_reference(exc) or exc.message
                 raise StepFailed(
-                    f"field '{key}': {exc.message}", timed_out=isinstance(exc, OutOfTime)
+                    f"field '{key}': {message}", timed_out=isinstance(exc, OutOfTime)
                 ) from None
         clean, errors = action.validate(resolved, resolved=True)
         if errors:
@@ -375,9 +465,9 @@ class Runner:
         )
 
     def _call(
-        self, action: Action, params: dict, context: RunContext, step: Step, position: int
+        self, action: Action, params: dict, context: RunContext, step: Step, path: str
     ) -> tuple[Any, int, int]:
-        attempt = self.prior_attempts.get(position, 0)
+        attempt = self.prior_attempts.get(path, 0)
         while True:
             attempt += 1
             try:
@@ -426,3 +516,18 @@ def _secret_values(account: ConnectedAccount | None, credentials: dict[str, Any]
 
 def _ms(since: float) -> int:
     return int((time.monotonic() - since) * 1000)
+
+
+def _label(step: Step) -> str:
+    return step.name or step.key
+
+
+def resume_address(execution: Execution) -> Address | None:
+    """Where the execution continues: steps up to here reuse their earlier outputs.
+    None: it starts from the beginning."""
+    if execution.resume_path:
+        return parse_path(execution.resume_path)
+    if execution.resume_position:
+        # Written before paths (or by Test Action): the steps before this position.
+        return (execution.resume_position - 1,)
+    return None

@@ -98,37 +98,43 @@ def run_queued(execution_id: int) -> Execution | None:
         return None
     execution = Execution.objects.get(pk=execution_id)
     own = list(execution.step_runs.all())
-    # The run's time limit counts from its first start: a resumed run has used some.
-    used = (timezone.now() - execution.started_at).total_seconds()
+    # The run's time limit counts from its first start (a resumed run has used some),
+    # less the time it spent in delays.
+    used = (timezone.now() - execution.started_at).total_seconds() - execution.waited_seconds
+    outputs, skipped = _previous_outputs(execution, own)
     with lease.holding(execution_id):
         runner = Runner(
             load_plan(execution.automation_id), execution,
             deadline=time.monotonic() + settings.RUN_TIME_LIMIT - used, flush_each_step=True,
-            previous_outputs=_previous_outputs(execution, own), defer_retries=True,
-            prior_attempts={r.position: r.attempts for r in own if r.status == Status.QUEUED},
+            previous_outputs=outputs, previous_skipped=skipped, defer_retries=True,
+            prior_attempts={r.path: r.attempts for r in own if r.status == Status.QUEUED},
             on_step=lambda: lease.renew(execution_id),
         )  # fmt: skip
-        runner.recorder.written = {run.position for run in own}
+        runner.recorder.written = {run.path for run in own}
         runner.run()
     # The slot this run held goes to the oldest run of its team waiting for one.
     queue.dispatch(team_id=runner.team_id)
     return execution
 
 
-def _previous_outputs(execution: Execution, own: list[StepRun]) -> dict[str, Any]:
-    """The outputs of the steps before the resume position: this execution's own when
-    it ran some already (it waited to retry a step, or lost its worker), else, for a
-    retry, those of the execution it retries."""
-    if not execution.resume_position:
-        return {}
+def _previous_outputs(
+    execution: Execution, own: list[StepRun]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """The outputs of the steps that ran before, by path, and the paths of the steps
+    skipped: this execution's own when it ran some already (it waited for a delay or to
+    retry a step, or lost its worker), else, for a retry, those of the execution it
+    retries. The runner takes those up to the resume path."""
+    if not execution.resume_path and not execution.resume_position:
+        return {}, frozenset()
     if own:
-        runs = [r for r in own if r.position < execution.resume_position]
+        runs = own
     elif execution.retry_of_id:
-        runs = list(execution.retry_of.step_runs.filter(position__lt=execution.resume_position))
+        runs = list(execution.retry_of.step_runs.all())
     else:
-        return {}
-    return {
-        run.step_key: run.output
+        return {}, frozenset()
+    outputs = {
+        run.path: run.output
         for run in runs
         if run.status == Status.SUCCEEDED and not run.output_truncated
     }
+    return outputs, frozenset(run.path for run in runs if run.status == Status.SKIPPED)

@@ -15,7 +15,7 @@ from accounts.models import AuditKind
 from accounts.services import account_rotate_encryption
 from automations import documents
 from automations.blueprints import blueprint
-from automations.definitions import CleanDefinition, clean_definition
+from automations.definitions import CleanDefinition, CleanStep, clean_definition
 from automations.models import Automation, Project, Step
 from automations.services import registration
 from automations.services.versions import automation_touch
@@ -40,6 +40,36 @@ def _apply_trigger(automation: Automation, clean: CleanDefinition) -> None:
         automation.trigger_sample = None
 
 
+def _save_steps(
+    automation: Automation,
+    items: list[CleanStep],
+    existing: dict[str, Step],
+    *,
+    parent: Step | None,
+    branch: str,
+) -> None:
+    """Save one list of the tree, each step before the lists it holds; the steps found
+    in ``existing`` are taken out of it (what is left there is deleted)."""
+    for position, item in enumerate(items):
+        step = existing.pop(item.key, None)
+        same = step is not None and (step.connector, step.action) == (item.connector, item.action)
+        if step is None:
+            step = Step(automation=automation, key=item.key)
+        kept = step.get_secrets() if same and step.has_secrets else {}
+        if not same:
+            step.sample_output = None
+        step.parent, step.branch, step.position = parent, branch, position
+        step.name = item.name
+        step.connector, step.action = item.connector, item.action
+        step.account = item.account
+        step.config = item.config
+        step.max_attempts = item.max_attempts
+        step.set_secrets({**kept, **item.secrets})
+        step.save()
+        for name, children in item.nested.items():
+            _save_steps(automation, children, existing, parent=step, branch=name)
+
+
 def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
     _apply_trigger(automation, clean)
     try:
@@ -50,22 +80,7 @@ def _apply(automation: Automation, clean: CleanDefinition) -> Automation:
             {"name": f"the project already has an automation named {clean.name!r}"}
         ) from None
     existing = {step.key: step for step in automation.steps.all()}
-    for position, item in enumerate(clean.steps):
-        step = existing.pop(item.key, None)
-        same = step is not None and (step.connector, step.action) == (item.connector, item.action)
-        if step is None:
-            step = Step(automation=automation, key=item.key)
-        kept = step.get_secrets() if same and step.has_secrets else {}
-        if not same:
-            step.sample_output = None
-        step.position = position
-        step.name = item.name
-        step.connector, step.action = item.connector, item.action
-        step.account = item.account
-        step.config = item.config
-        step.max_attempts = item.max_attempts
-        step.set_secrets({**kept, **item.secrets})
-        step.save()
+    _save_steps(automation, clean.steps, existing, parent=None, branch="")
     Step.objects.filter(pk__in=[step.pk for step in existing.values()]).delete()
     automation_touch(automation_id=automation.pk)
     return automation
@@ -179,7 +194,7 @@ def blueprint_use(
         document = json.loads(json.dumps(document))
         new_name = _free_name(project, document["name"])
         renamed[document["name"]] = new_name
-        for part in [document["trigger"], *document["steps"]]:
+        for part in [document["trigger"], *documents.walk_steps(document["steps"])]:
             if part.get("account") is None and part["connector"] in accounts:
                 part["account"] = accounts[part["connector"]]
             names = part.get("config", {}).get("sub_automations")

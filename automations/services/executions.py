@@ -13,6 +13,7 @@ from django.utils import timezone
 from automations.audit import Kind, automation_audit
 from automations.engine import queue
 from automations.engine.conditions import conditions_hold
+from automations.engine.paths import run_order
 from automations.engine.runner import load_plan
 from automations.engine.start import run_inline, run_queued
 from automations.models import Automation, DeliveryReceipt, Execution, Status
@@ -47,19 +48,20 @@ def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, boo
         raise ValidationError("Only a failed, timed out or cancelled execution can be retried.")
     if execution.parent_id:
         raise ValidationError("Retry the parent execution; this one was started by it.")
-    failed = execution.step_runs.exclude(status=Status.SUCCEEDED).order_by("position").first()
-    resume = failed.position if failed else 0
-    reusable = execution.step_runs.filter(
-        position__lt=resume, status=Status.SUCCEEDED, output_truncated=False
-    ).count()
-    if reusable < resume:
-        resume = 0  # an earlier output was too large to keep: start over
+    runs = sorted(execution.step_runs.all(), key=lambda run: run_order(run.path))
+    unfinished = [r for r in runs if r.status not in (Status.SUCCEEDED, Status.SKIPPED)]
+    # The deepest step that did not finish (inside a loop: that iteration's step).
+    failed = unfinished[-1] if unfinished else None
+    resume, path = (failed.position, failed.path) if failed else (0, "")
+    if any(r.output_truncated for r in runs):
+        resume, path = 0, ""  # an earlier output was too large to keep: start over
     try:
         with transaction.atomic():
             retry = Execution.objects.create(
                 automation=execution.automation, status=Status.QUEUED,
                 trigger_output=execution.trigger_output, retry_of=execution,
-                resume_position=resume, is_test=execution.is_test, enqueued_at=timezone.now(),
+                resume_position=resume, resume_path=path, is_test=execution.is_test,
+                enqueued_at=timezone.now(),
             )  # fmt: skip
     except IntegrityError:
         # Pressed twice at once: the constraint let one through; this is the other.

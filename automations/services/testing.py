@@ -85,11 +85,11 @@ def step_test(*, automation: Automation, key: str) -> Execution:
     runner = Runner(
         Plan(automation=plan.automation, steps=[*sampled, step]), execution,
         deadline=time.monotonic() + settings.SYNC_RESPONSE_TIMEOUT, flush_each_step=False,
-        previous_outputs={s.key: s.sample_output for s in sampled},
+        previous_outputs={str(i): s.sample_output for i, s in enumerate(sampled)},
     )  # fmt: skip
     runner.run()
     if execution.status == Status.SUCCEEDED:
-        output = execution.step_runs.get(position=len(sampled)).output
+        output = execution.step_runs.get(path=str(len(sampled))).output
         Step.objects.filter(pk=step.pk).update(sample_output=output)
     return execution
 

@@ -29,6 +29,7 @@ from automations import definitions, documents, selectors, services
 from automations.blueprints import blueprints
 from automations.models import Automation, Project
 from automations.services.activation import sub_automations_of
+from automations.views.execution_log import log_entries
 from automations.views.forms import ConfigForm, add_path_errors
 from automations.views.redirects import safe_next
 from connectors import registry
@@ -65,7 +66,7 @@ def _panel(request: HttpRequest, template: str, context: dict[str, Any]) -> Http
 
 
 def _editor_context(request: HttpRequest, automation: Automation, **extra: Any) -> dict[str, Any]:
-    steps = list(automation.steps.order_by("position", "pk"))
+    steps = selectors.step_list(automation=automation)
     role = _membership(request, automation.project.team).role
     return {
         "automation": automation,
@@ -313,6 +314,12 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
     step = automation.steps.filter(key=key).first() if key else None
     if key and step is None:
         raise Http404("No such step.")
+    if step is not None and step.parent_id and request.method == "POST":
+        # This form saves top-level steps; it would move a nested one to the top.
+        return HttpResponse(
+            "A step inside a branch or loop is changed in the automation's document for now.",
+            status=409,
+        )
     connector_key = (
         request.GET.get("connector")
         or request.POST.get("connector")
@@ -672,13 +679,6 @@ def execution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such execution.")
     role = _membership(request, found.project.team).role
     execution = selectors.execution_get(team=found.project.team, pk=pk)
-    runs = [
-        {
-            "run": run,
-            "input": json.dumps(run.input, indent=2, ensure_ascii=False),
-            "output": json.dumps(run.output, indent=2, ensure_ascii=False),
-        }
-        for run in execution.step_runs.all()
-    ]
+    runs = log_entries(list(execution.step_runs.all()))
     context = {"execution": execution, "runs": runs, "can": roles.abilities(role)}
     return render(request, "automations/execution.html", context)

@@ -30,6 +30,7 @@ def make_execution(automation: Automation, steps: int = 2, **extra: Any) -> Exec
             execution=execution,
             step_key=f"s{position}",
             position=position,
+            path=str(position),
             connector="response",
             action="respond",
             status=Status.SUCCEEDED,

@@ -35,7 +35,7 @@ def _orphan(automation, **extra) -> Execution:
 
 def _logged(execution, position, key, status, output=None) -> StepRun:
     return StepRun.objects.create(
-        execution=execution, position=position, step_key=key, connector="http",
+        execution=execution, position=position, path=str(position), step_key=key, connector="http",
         action="request", status=status, output=output, started_at=timezone.now(),
     )  # fmt: skip
 

@@ -71,20 +71,23 @@
 
   var dragged = null;
   document.addEventListener("dragstart", function (event) {
-    dragged = event.target.closest("[data-reorder] li");
+    dragged = event.target.closest("[data-reorder] li[data-key]");
   });
   document.addEventListener("dragover", function (event) {
-    if (dragged && event.target.closest("[data-reorder] li")) event.preventDefault();
+    if (dragged && event.target.closest("[data-reorder] li[data-key]")) event.preventDefault();
   });
   document.addEventListener("drop", function (event) {
-    var target = event.target.closest("[data-reorder] li");
+    var target = event.target.closest("[data-reorder] li[data-key]");
     if (!dragged || !target || target === dragged) return;
     event.preventDefault();
     var list = target.parentNode;
     var items = Array.prototype.slice.call(list.children);
     list.insertBefore(dragged, items.indexOf(dragged) < items.indexOf(target) ? target.nextSibling : target);
     var form = list.closest("form");
-    form.querySelector("[name=order]").value = Array.prototype.map.call(list.children, function (li) {
+    // Steps inside a branch or a loop move with their holder: only top-level keys count.
+    form.querySelector("[name=order]").value = Array.prototype.filter.call(list.children, function (li) {
+      return li.dataset.key;
+    }).map(function (li) {
       return li.dataset.key;
     }).join(",");
     dragged = null;
