@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from accounts.models import ConnectedAccount, Team
+from accounts.selectors import variable_names
 from automations.engine.conditions import validate_conditions
 from automations.engine.references import BadReference, referenced_paths
 from automations.models import Automation
@@ -102,7 +103,22 @@ def _split_config(
     return public_clean, given_secrets
 
 
-def _check_references(config: dict, earlier: list[str], path: str, errors: _Errors) -> None:
+class _TeamVariables:
+    """The team's variable names, read the first time a reference to one is checked."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
+        self._names: set[str] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        if self._names is None:
+            self._names = variable_names(team_id=self.team.pk) if self.team.pk else set()
+        return name in self._names
+
+
+def _check_references(
+    config: dict, earlier: list[str], path: str, errors: _Errors, variables: _TeamVariables
+) -> None:
     for key, value in config.items():
         try:
             paths = referenced_paths(value)
@@ -113,8 +129,20 @@ def _check_references(config: dict, earlier: list[str], path: str, errors: _Erro
             parts = ref.split(".")
             if parts[0] == "trigger":
                 continue
+            if parts[0] == "vars":
+                # Documents name variables only: an automation brought to a team that
+                # lacks one says which, rather than failing at its first run.
+                if len(parts) > 1 and parts[1] not in variables:
+                    errors.add(
+                        f"{path}.{key}",
+                        f"{{{{ vars.{parts[1]} }}}}: the team has no variable {parts[1]!r}; "
+                        "an admin adds it on the team's page",
+                    )
+                continue
             if parts[0] != "steps" or len(parts) < 2:
-                errors.add(f"{path}.{key}", f"{{{{ {ref} }}}} must start with trigger or steps")
+                errors.add(
+                    f"{path}.{key}", f"{{{{ {ref} }}}} must start with trigger, steps or vars"
+                )
             elif parts[1] not in earlier:
                 errors.add(
                     f"{path}.{key}",
@@ -198,6 +226,7 @@ def _clean_steps(team, steps, clean: CleanDefinition, errors: _Errors, *, existi
         errors.add("steps", "must be a list")
         return
     stored = {s.key: s for s in existing.steps.all()} if existing else {}
+    variables = _TeamVariables(team)
     keys: list[str] = []
     for index, step in enumerate(steps):
         path = f"steps[{index}]"
@@ -240,7 +269,7 @@ def _clean_steps(team, steps, clean: CleanDefinition, errors: _Errors, *, existi
             action, step.get("config"), f"{path}.config", errors,
             partial=partial, has_secrets=kept,
         )  # fmt: skip
-        _check_references(config, keys, f"{path}.config", errors)
+        _check_references(config, keys, f"{path}.config", errors, variables)
         attempts = step.get("max_attempts", 3)
         if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 10:
             errors.add(f"{path}.max_attempts", "must be a number between 1 and 10")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import ConnectedAccount, Team
+from accounts.models import ConnectedAccount, Team, TeamVariable
 from automations import selectors
 from automations.models import Automation, Execution, Project, StepRun
 
@@ -40,6 +40,39 @@ class AccountIn(serializers.Serializer):
 class AccountUpdateIn(serializers.Serializer):
     title = serializers.CharField(max_length=100, required=False)
     credentials = serializers.DictField(write_only=True, required=False)
+
+
+class VariableOut(serializers.ModelSerializer):
+    secret = serializers.BooleanField(source="is_secret", read_only=True)
+    value = serializers.SerializerMethodField(
+        help_text="The value of a plain variable; null for a secret one, which is never shown."
+    )
+    reference = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TeamVariable
+        fields = ["id", "name", "secret", "value", "hint", "reference", "created_at", "updated_at"]
+
+    def get_value(self, variable: TeamVariable) -> str | None:
+        return None if variable.is_secret else variable.value
+
+    def get_reference(self, variable: TeamVariable) -> str:
+        return f"{{{{ vars.{variable.name} }}}}"
+
+
+class VariableIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    value = serializers.CharField(allow_blank=True, write_only=True, trim_whitespace=False)
+    secret = serializers.BooleanField(default=False)
+
+
+class VariableUpdateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64, required=False)
+    value = serializers.CharField(
+        allow_blank=True, write_only=True, required=False, trim_whitespace=False,
+        help_text="A secret's value left out or blank keeps the stored one.",
+    )  # fmt: skip
+    secret = serializers.BooleanField(required=False)
 
 
 class ProjectOut(serializers.ModelSerializer):

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts import variables as team_variables
 from accounts.models import Membership
 from automations import selectors, services
 from automations.api import serializers as s
@@ -111,6 +112,52 @@ class AccountLookup(TeamAPIView):
         except ConnectorError as exc:
             raise ValidationError({exc.field or "lookup": [exc.message]}) from None
         return Response(choices)
+
+
+class VariableList(TeamAPIView):
+    """The team's variables. Every member reads names and plain values; a secret's value
+    is never returned, to anyone. Admins create them."""
+
+    write_action = roles.Action.MANAGE_VARIABLES
+
+    @extend_schema(responses=s.VariableOut(many=True), summary="The team's variables")
+    def get(self, request):
+        variables = account_selectors.variable_list(team=self.team)
+        return Response(s.VariableOut(variables, many=True).data)
+
+    @extend_schema(request=s.VariableIn, responses={201: s.VariableOut}, summary="Add a variable")
+    def post(self, request):
+        data = _valid(s.VariableIn, request)
+        variable = team_variables.variable_create(
+            actor=request.user, team=self.team, name=data["name"], value=data["value"],
+            secret=data["secret"],
+        )  # fmt: skip
+        return Response(s.VariableOut(variable).data, status=status.HTTP_201_CREATED)
+
+
+class VariableDetail(TeamAPIView):
+    write_action = roles.Action.MANAGE_VARIABLES
+
+    @extend_schema(responses=s.VariableOut)
+    def get(self, request, pk: int):
+        variable = account_selectors.variable_get(team=self.team, pk=pk)
+        return Response(s.VariableOut(variable).data)
+
+    @extend_schema(request=s.VariableUpdateIn, responses=s.VariableOut)
+    def patch(self, request, pk: int):
+        variable = account_selectors.variable_get(team=self.team, pk=pk)
+        data = _valid(s.VariableUpdateIn, request)
+        variable = team_variables.variable_update(
+            actor=request.user, variable=variable, name=data.get("name"),
+            value=data.get("value"), secret=data.get("secret"),
+        )  # fmt: skip
+        return Response(s.VariableOut(variable).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        variable = account_selectors.variable_get(team=self.team, pk=pk)
+        team_variables.variable_delete(actor=request.user, variable=variable)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProjectList(TeamAPIView):

@@ -30,8 +30,17 @@ from automations.engine.sandbox import (
     render_budget,
 )
 
-ROOTS = ("trigger", "steps")
+ROOTS = ("trigger", "steps", "vars")
 MISSING = object()
+
+
+class Variables(dict):
+    """The team's variables as a run renders with them: ``{{ vars.NAME }}``. The names of
+    the secret ones are kept beside, because a secret may only be written out whole."""
+
+    def __init__(self, values: dict[str, Any], secret: frozenset[str] = frozenset()) -> None:
+        super().__init__(values)
+        self.secret = secret
 
 
 class BadReference(Exception):
@@ -92,6 +101,10 @@ class _Compiled:
     template: Any
     single: tuple[Any, ...] | None
     paths: tuple[tuple[Any, ...], ...]
+    # Variables the template does more with than write out (a filter, a test, a
+    # comparison, a loop): refused when they are secret, so that no field can turn a
+    # secret into text the redaction of logs would not recognise.
+    worked_vars: frozenset[str] = frozenset()
 
 
 def _chain(node: nodes.Node) -> tuple[Any, ...] | None:
@@ -111,13 +124,20 @@ def _chain(node: nodes.Node) -> tuple[Any, ...] | None:
             return None
 
 
-def _collect(node: nodes.Node, found: list[tuple[Any, ...]]) -> None:
+def _collect(
+    node: nodes.Node, found: list[tuple[Any, ...]], worked: set[str], written: bool = False
+) -> None:
     path = _chain(node)
     if path is not None:
         found.append(path)
+        if path[0] == "vars" and not (written and len(path) == 2):
+            worked.add(str(path[1]) if len(path) > 1 else "*")
         return
+    if isinstance(node, nodes.Name) and node.name == "vars":
+        worked.add("*")  # the whole set of variables, e.g. {{ vars | to_json }}
     for child in node.iter_child_nodes():
-        _collect(child, found)
+        # Only an expression that an output writes as it is counts as written out.
+        _collect(child, found, worked, written=isinstance(node, nodes.Output))
 
 
 @lru_cache(maxsize=4096)
@@ -135,10 +155,11 @@ def _compile(source: str) -> _Compiled:
     unknown = sorted(loaded - stored - set(ROOTS) - {"loop"})
     if unknown:
         raise BadReference(
-            f"can refer to trigger and steps only, not {', '.join(repr(n) for n in unknown)}"
+            f"can refer to trigger, steps and vars only, not {', '.join(repr(n) for n in unknown)}"
         )
     found: list[tuple[Any, ...]] = []
-    _collect(tree, found)
+    worked: set[str] = set()
+    _collect(tree, found, worked)
     single = None
     if len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output):
         parts = [
@@ -148,7 +169,12 @@ def _compile(source: str) -> _Compiled:
         if len(parts) == 1:
             single = _chain(parts[0])
     template = None if single else _template(tree)
-    return _Compiled(template=template, single=single, paths=tuple(dict.fromkeys(found)))
+    return _Compiled(
+        template=template,
+        single=single,
+        paths=tuple(dict.fromkeys(found)),
+        worked_vars=frozenset(worked),
+    )
 
 
 def _template(tree: nodes.Template) -> Any:
@@ -176,6 +202,10 @@ def _walk(path: tuple[Any, ...], data: dict[str, Any]) -> Any:
         if value is MISSING:
             if depth == 0:
                 raise BadReference(f"{key} is not available here", path_text(path))
+            if depth == 1 and path[0] == "vars":
+                raise BadReference(
+                    f"{path_text(path)}: the team has no variable {key!r}", path_text(path)
+                )
             if depth == 1 and path[0] == "steps":
                 raise BadReference(
                     f"{path_text(path)} refers to step {key!r}, which does not run before this one",
@@ -189,13 +219,15 @@ def _walk(path: tuple[Any, ...], data: dict[str, Any]) -> Any:
 
 
 def render(source: str, data: dict[str, Any], *, deadline: float | None = None) -> Any:
-    """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}}; the
+    """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}, "vars":
+    Variables}; the
     render ends by ``deadline`` (time.monotonic()) if that is sooner than its own limit."""
     if "{{" not in source and "{%" not in source:
         return source
     compiled = _compile(source)
     for path in compiled.paths:
         _walk(path, data)
+    _check_secrets(compiled, data)
     if compiled.single is not None:
         return _walk(compiled.single, data)
     try:
@@ -215,6 +247,21 @@ def render(source: str, data: dict[str, Any], *, deadline: float | None = None) 
         raise BadReference(
             f"could not be resolved: {type(exc).__name__}" + (f" ({detail})" if detail else "")
         ) from None
+
+
+def _check_secrets(compiled: _Compiled, data: dict[str, Any]) -> None:
+    if not compiled.worked_vars:
+        return
+    variables = data.get("vars")
+    secret = getattr(variables, "secret", frozenset())
+    named = secret if "*" in compiled.worked_vars else secret & compiled.worked_vars
+    if named:
+        name = sorted(named)[0]
+        raise BadReference(
+            f"vars.{name} is a secret variable: it can only be written out as it is, "
+            "with no filter, test, operator or loop",
+            f"vars.{name}",
+        )
 
 
 def resolve(value: Any, data: dict[str, Any], *, deadline: float | None = None) -> Any:

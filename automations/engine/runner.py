@@ -36,7 +36,7 @@ from accounts.models import ConnectedAccount
 from automations import metrics
 from automations.engine.files import read_file, store_file
 from automations.engine.recorder import REDACTED, Recorder
-from automations.engine.references import BadReference, OutOfTime, resolve
+from automations.engine.references import BadReference, OutOfTime, Variables, resolve
 from automations.models import Automation, Execution, Status, Step
 from config.logs import run_context
 from connectors import fields as field_types
@@ -106,6 +106,12 @@ class Plan:
                 continue
         return False
 
+    @cached_property
+    def uses_vars(self) -> bool:
+        """Whether a step may reference the team's variables (read only then: most runs
+        need no query for them)."""
+        return any("vars" in json.dumps(step.config) for step in self.steps)
+
 
 def load_plan(automation_id: int) -> Plan:
     """The automation and its ordered steps, in two queries."""
@@ -171,6 +177,7 @@ class Runner:
         self.lock = threading.Lock()
         self.team_id = plan.automation.project.team_id
         self.accounts = dict(accounts or {})
+        self.variables = Variables({})
         # Whether this run writes its own log (a sub automation's is written by its parent).
         self.writes = True
 
@@ -185,6 +192,11 @@ class Runner:
             self.accounts.update(
                 account_selectors.accounts_of_team(team_id=self.team_id, ids=missing)
             )
+        if self.plan.uses_vars:
+            # Read once per run, fresh: a changed variable applies to the next run.
+            values, secret = account_selectors.variables_for_run(team_id=self.team_id)
+            self.variables = Variables(values, secret)
+            self.recorder.add_secrets([values[name] for name in secret])
 
     # -- the run ----------------------------------------------------------------------
 
@@ -203,6 +215,7 @@ class Runner:
         response = None
         try:
             self._prepare()
+            data["vars"] = self.variables
             for position, step in enumerate(self.plan.steps):
                 if position < execution.resume_position and step.key in self.previous_outputs:
                     data["steps"][step.key] = self._reuse(position, step)
