@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import ConnectedAccount, Team, TeamVariable
-from automations import selectors
+from automations import selectors, services
 from automations.models import Automation, Execution, Project, StepRun
 
 
@@ -90,13 +90,17 @@ class AutomationOut(serializers.ModelSerializer):
     webhook_url = serializers.SerializerMethodField()
     trigger = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
+    on_failure = serializers.SerializerMethodField()
 
     class Meta:
         model = Automation
         fields = [
             "id", "project", "name", "description", "active", "webhook_url", "trigger", "steps",
-            "created_at", "updated_at",
+            "on_failure", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def get_on_failure(self, automation: Automation) -> OnFailure:
+        return services.on_failure_settings(automation)
 
     def get_webhook_url(self, automation: Automation) -> str | None:
         return selectors.webhook_url_for(
@@ -129,12 +133,29 @@ class AutomationOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class OnFailure(serializers.Serializer):
+    email = serializers.BooleanField(
+        required=False, help_text="E-mail when a run fails or times out (at most once per "
+        "FAILURE_ALERT_MINUTES per automation; the next e-mail counts the rest)."
+    )  # fmt: skip
+    recipients = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="User ids of members to e-mail; empty: the team's owners and admins.",
+    )  # fmt: skip
+    automation = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text="A sub automation of the same project, run with {execution_id, automation, "
+        "step, error, url} as its input; null for none.",
+    )  # fmt: skip
+
+
 class AutomationIn(serializers.Serializer):
     project = serializers.IntegerField()
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     trigger = serializers.JSONField(required=False)
     steps = serializers.JSONField(required=False)
+    on_failure = OnFailure(required=False)
 
 
 class AutomationUpdateIn(serializers.Serializer):
@@ -142,6 +163,7 @@ class AutomationUpdateIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     trigger = serializers.JSONField(required=False)
     steps = serializers.JSONField(required=False)
+    on_failure = OnFailure(required=False)
 
 
 class ImportIn(serializers.Serializer):

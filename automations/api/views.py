@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -197,7 +198,15 @@ class AutomationList(TeamAPIView):
     def post(self, request):
         data = _valid(s.AutomationIn, request)
         project = selectors.project_get(team=self.team, pk=data.pop("project"))
-        automation = services.automation_create(project=project, data=data, created_by=request.user)
+        on_failure = data.pop("on_failure", None)
+        with transaction.atomic():
+            automation = services.automation_create(
+                project=project, data=data, created_by=request.user
+            )
+            if on_failure:
+                services.automation_on_failure_set(
+                    automation=automation, data=on_failure, actor=request.user
+                )
         return _automation(automation, request, status.HTTP_201_CREATED)
 
 
@@ -210,9 +219,16 @@ class AutomationDetail(TeamAPIView):
     def put(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
         data = _valid(s.AutomationUpdateIn, request)
-        automation = services.automation_update(
-            automation=automation, data=data, actor=request.user
-        )
+        on_failure = data.pop("on_failure", None)
+        if on_failure:
+            # Its own change, made first: the definition's may call an outside service.
+            automation = services.automation_on_failure_set(
+                automation=automation, data=on_failure, actor=request.user
+            )
+        if data or not on_failure:
+            automation = services.automation_update(
+                automation=automation, data=data, actor=request.user
+            )
         return _automation(automation, request)
 
     patch = put

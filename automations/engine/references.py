@@ -220,8 +220,8 @@ def _walk(path: tuple[Any, ...], data: dict[str, Any]) -> Any:
 
 def render(source: str, data: dict[str, Any], *, deadline: float | None = None) -> Any:
     """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}, "vars":
-    Variables}; the
-    render ends by ``deadline`` (time.monotonic()) if that is sooner than its own limit."""
+    Variables}; the render ends by ``deadline`` (time.monotonic()) if that is sooner than
+    its own limit."""
     if "{{" not in source and "{%" not in source:
         return source
     compiled = _compile(source)

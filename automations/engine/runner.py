@@ -34,6 +34,7 @@ from accounts import selectors as account_selectors
 from accounts.crypto import DecryptionError
 from accounts.models import ConnectedAccount
 from automations import metrics
+from automations.engine.failures import execution_failed
 from automations.engine.files import read_file, store_file
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, OutOfTime, Variables, resolve
@@ -256,6 +257,7 @@ class Runner:
             self.result = response.get("body")
         if flush:
             self.recorder.flush()
+            execution_failed(execution)
         return execution
 
     def _reuse(self, position: int, step: Step) -> Any:
