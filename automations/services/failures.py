@@ -230,9 +230,16 @@ def _start_error_automation(execution: Execution, step: str) -> int | None:
         "execution_id": execution.pk, "automation": automation.name, "step": step,
         "error": execution.error, "url": execution_link(execution),
     }  # fmt: skip
+    # A sub automation that declares inputs gets those of the five it declares (checked
+    # as a call would be); one that declares none gets all five.
+    declared = {row.get("key") for row in target.trigger_config.get("schema") or []}
     trigger = registry.get(SUB_CONNECTOR).trigger(SUB_TRIGGER)
     try:
-        output = trigger.accept_payload(payload, target.trigger_config)
+        if declared:
+            payload = {key: value for key, value in payload.items() if key in declared}
+            output = trigger.accept_payload(payload, target.trigger_config)
+        else:
+            output = payload
     except ConnectorError as exc:
         logger.warning("The error automation %s refused its input: %s", target.pk, exc.message)
         return None
