@@ -72,15 +72,20 @@ def variable_create(
 ) -> TeamVariable:
     team_require(actor=actor, team=team, action=roles.Action.MANAGE_VARIABLES)
     variable = TeamVariable(
-        team=team, name=_clean_name(name), is_secret=bool(secret),
+        team=team,
+        name=_clean_name(name),
+        is_secret=bool(secret),
         created_by=actor if getattr(actor, "pk", None) else None,
-    )  # fmt: skip
+    )
     _put_value(variable, _clean_value(value, variable.is_secret))
     _save(variable)
     audit_record(
-        kind=AuditKind.VARIABLE_CREATED, team=team, actor=actor, obj=variable,
+        kind=AuditKind.VARIABLE_CREATED,
+        team=team,
+        actor=actor,
+        obj=variable,
         summary="secret variable" if variable.is_secret else "plain variable",
-    )  # fmt: skip
+    )
     return variable
 
 
@@ -118,9 +123,12 @@ def variable_update(
         return variable
     _save(variable)
     audit_record(
-        kind=AuditKind.VARIABLE_CHANGED, team=variable.team, actor=actor, obj=variable,
+        kind=AuditKind.VARIABLE_CHANGED,
+        team=variable.team,
+        actor=actor,
+        obj=variable,
         summary="; ".join(changed),
-    )  # fmt: skip
+    )
     return variable
 
 

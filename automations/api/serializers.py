@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import ConnectedAccount, Team, TeamVariable
-from automations import selectors, services
+from automations import selectors
 from automations.models import Automation, Execution, Project, StepRun
 
 
@@ -69,9 +69,12 @@ class VariableIn(serializers.Serializer):
 class VariableUpdateIn(serializers.Serializer):
     name = serializers.CharField(max_length=64, required=False)
     value = serializers.CharField(
-        allow_blank=True, write_only=True, required=False, trim_whitespace=False,
+        allow_blank=True,
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
         help_text="A secret's value left out or blank keeps the stored one.",
-    )  # fmt: skip
+    )
     secret = serializers.BooleanField(required=False)
 
 
@@ -100,7 +103,7 @@ class AutomationOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_on_failure(self, automation: Automation) -> OnFailure:
-        return services.on_failure_settings(automation)
+        return selectors.on_failure_settings(automation)
 
     def get_webhook_url(self, automation: Automation) -> str | None:
         return selectors.webhook_url_for(
@@ -135,18 +138,21 @@ class AutomationOut(serializers.ModelSerializer):
 
 class OnFailure(serializers.Serializer):
     email = serializers.BooleanField(
-        required=False, help_text="E-mail when a run fails or times out (at most once per "
-        "FAILURE_ALERT_MINUTES per automation; the next e-mail counts the rest)."
-    )  # fmt: skip
+        required=False,
+        help_text="E-mail when a run fails or times out (at most once per "
+        "FAILURE_ALERT_MINUTES per automation; the next e-mail counts the rest).",
+    )
     recipients = serializers.ListField(
-        child=serializers.IntegerField(), required=False,
+        child=serializers.IntegerField(),
+        required=False,
         help_text="User ids of members to e-mail; empty: the team's owners and admins.",
-    )  # fmt: skip
+    )
     automation = serializers.IntegerField(
-        required=False, allow_null=True,
+        required=False,
+        allow_null=True,
         help_text="A sub automation of the same project, run with {execution_id, automation, "
         "step, error, url} as its input; null for none.",
-    )  # fmt: skip
+    )
 
 
 class AutomationIn(serializers.Serializer):

@@ -130,9 +130,12 @@ class VariableList(TeamAPIView):
     def post(self, request):
         data = _valid(s.VariableIn, request)
         variable = team_variables.variable_create(
-            actor=request.user, team=self.team, name=data["name"], value=data["value"],
+            actor=request.user,
+            team=self.team,
+            name=data["name"],
+            value=data["value"],
             secret=data["secret"],
-        )  # fmt: skip
+        )
         return Response(s.VariableOut(variable).data, status=status.HTTP_201_CREATED)
 
 
@@ -149,9 +152,12 @@ class VariableDetail(TeamAPIView):
         variable = account_selectors.variable_get(team=self.team, pk=pk)
         data = _valid(s.VariableUpdateIn, request)
         variable = team_variables.variable_update(
-            actor=request.user, variable=variable, name=data.get("name"),
-            value=data.get("value"), secret=data.get("secret"),
-        )  # fmt: skip
+            actor=request.user,
+            variable=variable,
+            name=data.get("name"),
+            value=data.get("value"),
+            secret=data.get("secret"),
+        )
         return Response(s.VariableOut(variable).data)
 
     @extend_schema(responses={204: None})

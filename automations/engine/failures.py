@@ -45,6 +45,7 @@ def _hand_over(execution_id: int) -> None:
     except Exception:
         # The run's own log is written; only its alert is lost.
         logger.warning(
-            "The task broker refused the failure alert of execution %s", execution_id,
+            "The task broker refused the failure alert of execution %s",
+            execution_id,
             exc_info=True,
-        )  # fmt: skip
+        )

@@ -60,9 +60,12 @@ def enqueue(*, automation: Automation, trigger_output: Any, is_test: bool = Fals
     A broker that cannot be reached then loses nothing: the row stays queued and the
     dispatcher hands it over when the broker is back."""
     execution = Execution.objects.create(
-        automation=automation, status=Status.QUEUED, trigger_output=trigger_output,
-        is_test=is_test, enqueued_at=timezone.now(),
-    )  # fmt: skip
+        automation=automation,
+        status=Status.QUEUED,
+        trigger_output=trigger_output,
+        is_test=is_test,
+        enqueued_at=timezone.now(),
+    )
     send_on_commit(execution.pk)
     return execution
 

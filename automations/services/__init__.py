@@ -25,7 +25,6 @@ from automations.services.executions import (
 from automations.services.failures import (
     automation_on_failure_set,
     execution_failure_handle,
-    on_failure_settings,
 )
 from automations.services.projects import project_create
 from automations.services.registration import automation_activate, automation_deactivate
@@ -41,7 +40,6 @@ __all__ = [
     "automation_export",
     "automation_on_failure_set",
     "execution_failure_handle",
-    "on_failure_settings",
     "automation_import",
     "automation_run",
     "automation_run_scheduled",

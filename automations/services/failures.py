@@ -43,14 +43,6 @@ logger = logging.getLogger(__name__)
 # -- settings --------------------------------------------------------------------------
 
 
-def on_failure_settings(automation: Automation) -> dict[str, Any]:
-    return {
-        "email": automation.failure_email,
-        "recipients": list(automation.failure_recipients or []),
-        "automation": automation.failure_automation_id,
-    }
-
-
 def _clean_recipients(automation: Automation, recipients: Any) -> list[int]:
     if recipients in (None, ""):
         return []
@@ -59,9 +51,10 @@ def _clean_recipients(automation: Automation, recipients: Any) -> list[int]:
     ):
         raise ValidationError({"on_failure.recipients": "must be a list of user ids"})
     members = set(
-        Membership.objects.filter(team_id=automation.project.team_id, user_id__in=recipients)
-        .values_list("user_id", flat=True)
-    )  # fmt: skip
+        Membership.objects.filter(
+            team_id=automation.project.team_id, user_id__in=recipients
+        ).values_list("user_id", flat=True)
+    )
     strangers = [r for r in recipients if r not in members]
     if strangers:
         raise ValidationError(
@@ -85,9 +78,11 @@ def _clean_error_automation(automation: Automation, value: Any) -> Automation | 
         raise ValidationError({"on_failure.automation": "cannot be the automation itself"})
     if (target.trigger_connector, target.trigger_key) != (SUB_CONNECTOR, SUB_TRIGGER):
         raise ValidationError(
-            {"on_failure.automation": f"{target.name!r} is not a sub automation "
-             "(its trigger must be Sub Automation: called)"}
-        )  # fmt: skip
+            {
+                "on_failure.automation": f"{target.name!r} is not a sub automation "
+                "(its trigger must be Sub Automation: called)"
+            }
+        )
     return target
 
 
@@ -192,10 +187,13 @@ def _email_if_due(execution: Execution, step: str) -> bool:
     if more is None:
         return False
     context = {
-        "automation": automation, "execution": execution, "step": step or "(none)",
-        "link": execution_link(execution), "more": more,
+        "automation": automation,
+        "execution": execution,
+        "step": step or "(none)",
+        "link": execution_link(execution),
+        "more": more,
         "minutes": settings.FAILURE_ALERT_MINUTES,
-    }  # fmt: skip
+    }
     subject = f"[Switchboard] {' '.join(automation.name.split())} failed"
     if more:
         subject += f" (and {more} more failure{'s' if more > 1 else ''})"
@@ -205,8 +203,9 @@ def _email_if_due(execution: Execution, step: str) -> bool:
         )
     except OSError as exc:
         # The server's answer may name the account it signs in with: the kind only.
-        logger.error("Sending the failure alert of execution %s failed: %s",
-                     execution.pk, type(exc).__name__)  # fmt: skip
+        logger.error(
+            "Sending the failure alert of execution %s failed: %s", execution.pk, type(exc).__name__
+        )
         return False
     return True
 
@@ -217,19 +216,26 @@ def _start_error_automation(execution: Execution, step: str) -> int | None:
         # This automation handles others' failures: its own start no error run (no loops).
         return None
     target = Automation.objects.filter(
-        pk=automation.failure_automation_id, project_id=automation.project_id,
-        trigger_connector=SUB_CONNECTOR, trigger_key=SUB_TRIGGER,
-    ).first()  # fmt: skip
+        pk=automation.failure_automation_id,
+        project_id=automation.project_id,
+        trigger_connector=SUB_CONNECTOR,
+        trigger_key=SUB_TRIGGER,
+    ).first()
     if target is None or not target.active:
         logger.warning(
             "The error automation of automation %s is missing or inactive; execution %s "
-            "started none", automation.pk, execution.pk,
-        )  # fmt: skip
+            "started none",
+            automation.pk,
+            execution.pk,
+        )
         return None
     payload = {
-        "execution_id": execution.pk, "automation": automation.name, "step": step,
-        "error": execution.error, "url": execution_link(execution),
-    }  # fmt: skip
+        "execution_id": execution.pk,
+        "automation": automation.name,
+        "step": step,
+        "error": execution.error,
+        "url": execution_link(execution),
+    }
     # A sub automation that declares inputs gets those of the five it declares (checked
     # as a call would be); one that declares none gets all five.
     declared = {row.get("key") for row in target.trigger_config.get("schema") or []}

@@ -27,9 +27,16 @@ def failing(name: str = "Publish news") -> dict:
     return {
         "name": name,
         "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
-        "steps": [{"key": "reply", "name": "Answer", "connector": "response",
-                   "action": "respond", "config": {"body": "{{ trigger.body.missing }}"}}],
-    }  # fmt: skip
+        "steps": [
+            {
+                "key": "reply",
+                "name": "Answer",
+                "connector": "response",
+                "action": "respond",
+                "config": {"body": "{{ trigger.body.missing }}"},
+            }
+        ],
+    }
 
 
 def error_handler(name: str = "Report", body="{{ trigger }}", schema=None) -> dict:
@@ -37,9 +44,10 @@ def error_handler(name: str = "Report", body="{{ trigger }}", schema=None) -> di
     return {
         "name": name,
         "trigger": {"connector": "sub_automation", "trigger": "called", "config": config},
-        "steps": [{"key": "note", "connector": "response", "action": "respond",
-                   "config": {"body": body}}],
-    }  # fmt: skip
+        "steps": [
+            {"key": "note", "connector": "response", "action": "respond", "config": {"body": body}}
+        ],
+    }
 
 
 @pytest.fixture
@@ -64,9 +72,10 @@ def broken(project, admin, teammate):
 def hook(client, automation, capture, body=None):
     with capture(execute=True):
         return client.post(
-            f"/hooks/{automation.webhook_token}/", json.dumps(body or {}),
+            f"/hooks/{automation.webhook_token}/",
+            json.dumps(body or {}),
             content_type="application/json",
-        )  # fmt: skip
+        )
 
 
 def test_it_emails_the_owners_and_admins_when_a_run_fails(
@@ -139,8 +148,12 @@ def test_it_sends_nothing_for_a_test_run(broken, django_capture_on_commit_callba
 
 def test_it_emails_when_a_queued_run_fails(project, admin, django_capture_on_commit_callbacks):
     definition = failing("Queued")
-    definition["steps"][0] = {"key": "fetch", "connector": "http", "action": "request",
-                              "config": {"method": "GET", "url": "{{ trigger.body.url }}"}}  # fmt: skip
+    definition["steps"][0] = {
+        "key": "fetch",
+        "connector": "http",
+        "action": "request",
+        "config": {"method": "GET", "url": "{{ trigger.body.url }}"},
+    }
     automation = services.automation_create(project=project, data=definition)
     services.automation_on_failure_set(automation=automation, data={"email": True})
     with django_capture_on_commit_callbacks(execute=True):
@@ -152,14 +165,21 @@ def test_it_emails_when_a_queued_run_fails(project, admin, django_capture_on_com
 
 def test_it_emails_when_recovery_fails_a_run(broken, django_capture_on_commit_callbacks):
     execution = Execution.objects.create(
-        automation=broken, status=Status.RUNNING, trigger_output={},
+        automation=broken,
+        status=Status.RUNNING,
+        trigger_output={},
         started_at=timezone.now() - timedelta(minutes=2),
         lease_until=timezone.now() - timedelta(seconds=1),
-    )  # fmt: skip
+    )
     StepRun.objects.create(
-        execution=execution, position=0, step_key="reply", connector="response",
-        action="respond", status=Status.RUNNING, started_at=timezone.now(),
-    )  # fmt: skip
+        execution=execution,
+        position=0,
+        step_key="reply",
+        connector="response",
+        action="respond",
+        status=Status.RUNNING,
+        started_at=timezone.now(),
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.execution_housekeeping()
     assert len(mail.outbox) == 1
@@ -180,9 +200,12 @@ def test_it_runs_the_error_automation_with_the_failure(
     run = Execution.objects.get(automation=handler)
     assert run.status == Status.SUCCEEDED, run.error
     assert run.trigger_output == {
-        "execution_id": failed.pk, "automation": "Publish news", "step": "Answer",
-        "error": failed.error, "url": f"http://testserver/executions/{failed.pk}/",
-    }  # fmt: skip
+        "execution_id": failed.pk,
+        "automation": "Publish news",
+        "step": "Answer",
+        "error": failed.error,
+        "url": f"http://testserver/executions/{failed.pk}/",
+    }
     assert mail.outbox == []
 
 
@@ -205,12 +228,14 @@ def test_it_never_runs_an_error_automation_for_an_error_automation(
 ):
     """Report fails too, and names Escalate for its own failures; as the error
     automation of another, it starts none: error automations cannot loop."""
-    report = services.automation_activate(automation=services.automation_create(
-        project=project, data=error_handler(body="{{ trigger.nothing }}")
-    ))  # fmt: skip
-    escalate = services.automation_activate(automation=services.automation_create(
-        project=project, data=error_handler("Escalate")
-    ))  # fmt: skip
+    report = services.automation_activate(
+        automation=services.automation_create(
+            project=project, data=error_handler(body="{{ trigger.nothing }}")
+        )
+    )
+    escalate = services.automation_activate(
+        automation=services.automation_create(project=project, data=error_handler("Escalate"))
+    )
     services.automation_on_failure_set(automation=escalate, data={"automation": report.pk})
     services.automation_on_failure_set(automation=report, data={"automation": escalate.pk})
     automation = services.automation_create(project=project, data=failing())
@@ -235,9 +260,11 @@ def test_it_refuses_an_error_automation_that_cannot_be_one(api, team, project, t
     elsewhere = services.automation_create(project=make_project(team), data=error_handler())
     ids = {"self": automation.pk, "webhook": other.pk, "elsewhere": elsewhere.pk}
     response = api.patch(
-        f"/api/v1/automations/{automation.pk}/", {"on_failure": {"automation": ids[target]}},
-        format="json", headers={"X-Team": team.slug},
-    )  # fmt: skip
+        f"/api/v1/automations/{automation.pk}/",
+        {"on_failure": {"automation": ids[target]}},
+        format="json",
+        headers={"X-Team": team.slug},
+    )
     assert response.status_code == 400
     assert message in json.dumps(response.json())
 
@@ -257,9 +284,11 @@ def test_the_api_shows_and_changes_on_failure(api, team, project, teammate):
 def test_a_viewer_cannot_change_on_failure(team, project, viewer):
     automation = services.automation_create(project=project, data=failing())
     response = api_for(viewer).patch(
-        f"/api/v1/automations/{automation.pk}/", {"on_failure": {"email": True}},
-        format="json", headers={"X-Team": team.slug},
-    )  # fmt: skip
+        f"/api/v1/automations/{automation.pk}/",
+        {"on_failure": {"email": True}},
+        format="json",
+        headers={"X-Team": team.slug},
+    )
     assert response.status_code == 403
     automation.refresh_from_db()
     assert automation.failure_email is False

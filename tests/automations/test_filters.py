@@ -33,12 +33,16 @@ DATA = {
         ("{{ (trigger.body.json | from_json)['items'] | sum }}", "6"),
         ("{{ trigger.body.posts | pluck('title') | to_json }}", '["A", "B"]'),
         ("{{ {'a': 'é'} | to_json }}", '{"a": "é"}'),
-        ("{{ trigger.body.when | date_format('%d %B %Y, %H:%M', 'Europe/Berlin') }}",
-         "01 May 2024, 14:00"),
+        (
+            "{{ trigger.body.when | date_format('%d %B %Y, %H:%M', 'Europe/Berlin') }}",
+            "01 May 2024, 14:00",
+        ),
         ("{{ trigger.body.stamp | date_format('%Y-%m-%d %H:%M') }}", "2024-05-01 12:00"),
         ("{{ trigger.body.mail_date | parse_date }}", "2024-05-01T14:00:00+02:00"),
-        ("{{ '01/05/2024 09:30' | parse_date('%d/%m/%Y %H:%M', 'America/New_York') }}",
-         "2024-05-01T09:30:00-04:00"),
+        (
+            "{{ '01/05/2024 09:30' | parse_date('%d/%m/%Y %H:%M', 'America/New_York') }}",
+            "2024-05-01T09:30:00-04:00",
+        ),
         ("{{ trigger.body.when | to_timezone('Asia/Tokyo') }}", "2024-05-01T21:00:00+09:00"),
         ("{{ 'Hello, World! Ça va?' | slugify }}", "hello-world-ca-va"),
         ("{{ 'one two three four' | truncate_words(2) }}", "one two…"),
@@ -46,18 +50,22 @@ DATA = {
         ("{{ 'one two three' | truncate_words(1, '...') }}", "one..."),
         ("{{ trigger.body.html | strip_html }}", "Hello & welcome\n\na"),
         ("{{ 15 | clamp(0, 10) }} {{ -3 | clamp(0, 10) }} {{ 4 | clamp(0, 10) }}", "10 0 4"),
-        ("{{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ [1.5, 2] | sum }} {{ -2 | abs }}",
-         "1 3 3.5 2"),
+        (
+            "{{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ [1.5, 2] | sum }} {{ -2 | abs }}",
+            "1 3 3.5 2",
+        ),
         ("{{ 2.567 | round(2) }}", "2.57"),
         ("{{ trigger.body.tags | unique | to_json }}", '["News", "Tech", {"x": 1}]'),
         ("{{ trigger.body.tags | unique(true) | length }}", "4"),
         ("{{ trigger.body.nested | flatten | to_json }}", "[1, [2, [3]], 4]"),
         ("{{ trigger.body.nested | flatten(5) | to_json }}", "[1, 2, 3, 4]"),
         ("{{ trigger.body.posts | pluck('author.name') | to_json }}", '["Ann", null]'),
-        ("{{ trigger.body.tags | first }}-{{ trigger.body.tags | last | to_json }}",
-         'News-{"x": 1}'),
+        (
+            "{{ trigger.body.tags | first }}-{{ trigger.body.tags | last | to_json }}",
+            'News-{"x": 1}',
+        ),
     ],
-)  # fmt: skip
+)
 def test_it_has_the_filters_people_need(source, expected):
     assert render(source, DATA) == expected
 

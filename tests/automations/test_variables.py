@@ -25,16 +25,18 @@ def echo(body) -> dict:
     return {
         "name": "Echo",
         "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
-        "steps": [{"key": "reply", "connector": "response", "action": "respond",
-                   "config": {"body": body}}],
-    }  # fmt: skip
+        "steps": [
+            {"key": "reply", "connector": "response", "action": "respond", "config": {"body": body}}
+        ],
+    }
 
 
 def hook(client, automation, body=None):
     return client.post(
-        f"/hooks/{automation.webhook_token}/", json.dumps(body or {}),
+        f"/hooks/{automation.webhook_token}/",
+        json.dumps(body or {}),
         content_type="application/json",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
