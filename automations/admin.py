@@ -194,6 +194,15 @@ class StepInline(TeamScopedInline, admin.StackedInline):
     raw_id_fields = ["account"]
 
 
+ON_FAILURE_FIELDS = [
+    "failure_email",
+    "failure_recipients",
+    "failure_automation",
+    "failure_alert_at",
+    "failures_unreported",
+]
+
+
 @admin.register(Automation)
 class AutomationAdmin(TeamScopedAdmin):
     form = AutomationForm
@@ -219,6 +228,9 @@ class AutomationAdmin(TeamScopedAdmin):
         "version",
         "created_at",
         "updated_at",
+        # Changed through the API or the editor, whose service checks them (the error
+        # automation must be a sub automation of the project, recipients members).
+        *ON_FAILURE_FIELDS,
     ]
     raw_id_fields = ["trigger_account"]
     inlines = [StepInline]
@@ -236,6 +248,7 @@ class AutomationAdmin(TeamScopedAdmin):
                 ]
             },
         ),
+        ("On failure", {"fields": ON_FAILURE_FIELDS}),
         (None, {"fields": ["created_at", "updated_at", "version"]}),
     ]
 

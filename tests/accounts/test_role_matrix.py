@@ -238,6 +238,22 @@ WEB = [
     ("get", "/teams/{slug}/audit/", None, Action.MANAGE_MEMBERS, 200),
     (
         "post",
+        "/teams/{slug}/variables/",
+        {"name": "KEY", "value": "s3cr3t-value", "secret": "on"},
+        Action.MANAGE_VARIABLES,
+        302,
+    ),
+    ("post", "/teams/{slug}/variables/{variable}/", {"value": "x"}, Action.MANAGE_VARIABLES, 302),
+    ("post", "/teams/{slug}/variables/{variable}/delete/", None, Action.MANAGE_VARIABLES, 302),
+    (
+        "post",
+        "/automations/{automation}/on-failure/",
+        {"email": "on"},
+        Action.EDIT_AUTOMATIONS,
+        302,
+    ),
+    (
+        "post",
         "/teams/{slug}/invite/",
         {"email": "new@example.com", "role": "editor"},
         Action.MANAGE_MEMBERS,

@@ -292,3 +292,30 @@ def test_a_viewer_cannot_change_on_failure(team, project, viewer):
     assert response.status_code == 403
     automation.refresh_from_db()
     assert automation.failure_email is False
+
+
+def test_the_editor_saves_on_failure(client, team, project, owner, teammate):
+    automation = services.automation_create(project=project, data=failing())
+    handler = services.automation_create(project=project, data=error_handler())
+    client.force_login(owner)
+    page = client.get(f"/automations/{automation.pk}/").content.decode()
+    assert "On failure" in page and "Report" in page
+    response = client.post(
+        f"/automations/{automation.pk}/on-failure/",
+        {"email": "on", "recipients": [str(teammate.pk)], "automation": str(handler.pk)},
+    )
+    assert response.status_code == 302
+    automation.refresh_from_db()
+    assert automation.failure_email
+    assert automation.failure_recipients == [teammate.pk]
+    assert automation.failure_automation_id == handler.pk
+
+
+def test_the_admin_shows_on_failure_read_only(client, team, project, owner):
+    automation = services.automation_create(project=project, data=failing())
+    owner.is_staff = owner.is_superuser = True
+    owner.save()
+    client.force_login(owner)
+    page = client.get(f"/admin/automations/automation/{automation.pk}/change/").content.decode()
+    assert "On failure" in page
+    assert 'name="failure_email"' not in page

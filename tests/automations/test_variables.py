@@ -193,3 +193,23 @@ def test_it_rotates_secret_variables_to_the_newest_key(team, variables, settings
     row = TeamVariable.objects.get(team=team, name="TOKEN")
     assert row.secrets_encrypted != old
     assert row.run_value() == SECRET
+
+
+def test_the_team_page_adds_a_secret_and_never_shows_it(client, team, owner):
+    client.force_login(owner)
+    response = client.post(
+        f"/teams/{team.slug}/variables/", {"name": "API_KEY", "value": SECRET, "secret": "on"}
+    )
+    assert response.status_code == 302
+    page = client.get(f"/teams/{team.slug}/").content.decode()
+    assert "vars.API_KEY" in page and SECRET[-4:] in page
+    assert SECRET not in page
+    assert TeamVariable.objects.get(name="API_KEY").run_value() == SECRET
+
+
+def test_the_team_page_shows_viewers_names_but_no_forms(client, team, viewer, variables):
+    client.force_login(viewer)
+    page = client.get(f"/teams/{team.slug}/").content.decode()
+    assert "vars.REGION" in page and "eu-west" in page
+    assert "Add variable" not in page
+    assert SECRET not in page
