@@ -35,12 +35,13 @@ MISSING = object()
 
 
 class Variables(dict):
-    """The team's variables as a run renders with them: ``{{ vars.NAME }}``. The names of
-    the secret ones are kept beside, because a secret may only be written out whole."""
+    """The team's variables as a run renders with them: ``{{ vars.NAME }}``. The values
+    of the secret ones are kept beside: a value that holds one may only be written out
+    whole."""
 
     def __init__(self, values: dict[str, Any], secret: frozenset[str] = frozenset()) -> None:
         super().__init__(values)
-        self.secret = secret
+        self.secret_values = frozenset(str(values[name]) for name in secret if values[name])
 
 
 class BadReference(Exception):
@@ -101,10 +102,11 @@ class _Compiled:
     template: Any
     single: tuple[Any, ...] | None
     paths: tuple[tuple[Any, ...], ...]
-    # Variables the template does more with than write out (a filter, a test, a
-    # comparison, a loop): refused when they are secret, so that no field can turn a
-    # secret into text the redaction of logs would not recognise.
-    worked_vars: frozenset[str] = frozenset()
+    # The paths whose values the template does more with than write out (a filter, a
+    # test, an operator, a loop, a block that captures output): refused when they hold a
+    # secret variable's value, so that no field can turn a secret into text the
+    # redaction of logs would not recognise.
+    worked: tuple[tuple[Any, ...], ...] = ()
 
 
 def _chain(node: nodes.Node) -> tuple[Any, ...] | None:
@@ -124,20 +126,28 @@ def _chain(node: nodes.Node) -> tuple[Any, ...] | None:
             return None
 
 
+# Blocks whose output a template captures and can work on before writing it out.
+_CAPTURING = (nodes.FilterBlock, nodes.AssignBlock, nodes.Macro, nodes.CallBlock)
+
+
 def _collect(
-    node: nodes.Node, found: list[tuple[Any, ...]], worked: set[str], written: bool = False
+    node: nodes.Node,
+    found: list[tuple[Any, ...]],
+    worked: list[tuple[Any, ...]],
+    written: bool = False,
+    captured: bool = False,
 ) -> None:
     path = _chain(node)
     if path is not None:
         found.append(path)
-        if path[0] == "vars" and not (written and len(path) == 2):
-            worked.add(str(path[1]) if len(path) > 1 else "*")
+        if not written:
+            worked.append(path)
         return
-    if isinstance(node, nodes.Name) and node.name == "vars":
-        worked.add("*")  # the whole set of variables, e.g. {{ vars | to_json }}
+    captured = captured or isinstance(node, _CAPTURING)
     for child in node.iter_child_nodes():
-        # Only an expression that an output writes as it is counts as written out.
-        _collect(child, found, worked, written=isinstance(node, nodes.Output))
+        # Only an expression an output writes as it is, into the field, is written out.
+        written_here = isinstance(node, nodes.Output) and not captured
+        _collect(child, found, worked, written=written_here, captured=captured)
 
 
 @lru_cache(maxsize=4096)
@@ -158,7 +168,7 @@ def _compile(source: str) -> _Compiled:
             f"can refer to trigger, steps and vars only, not {', '.join(repr(n) for n in unknown)}"
         )
     found: list[tuple[Any, ...]] = []
-    worked: set[str] = set()
+    worked: list[tuple[Any, ...]] = []
     _collect(tree, found, worked)
     single = None
     if len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output):
@@ -173,7 +183,7 @@ def _compile(source: str) -> _Compiled:
         template=template,
         single=single,
         paths=tuple(dict.fromkeys(found)),
-        worked_vars=frozenset(worked),
+        worked=tuple(dict.fromkeys(worked)),
     )
 
 
@@ -250,18 +260,36 @@ def render(source: str, data: dict[str, Any], *, deadline: float | None = None) 
 
 
 def _check_secrets(compiled: _Compiled, data: dict[str, Any]) -> None:
-    if not compiled.worked_vars:
+    secrets = getattr(data.get("vars"), "secret_values", None)
+    if not secrets or not compiled.worked:
         return
-    variables = data.get("vars")
-    secret = getattr(variables, "secret", frozenset())
-    named = secret if "*" in compiled.worked_vars else secret & compiled.worked_vars
-    if named:
-        name = sorted(named)[0]
-        raise BadReference(
-            f"vars.{name} is a secret variable: it can only be written out as it is, "
-            "with no filter, test, operator or loop",
-            f"vars.{name}",
-        )
+    for path in compiled.worked:
+        if _holds_secret(_walk(path, data), secrets):
+            what = (
+                f"{path_text(path)} is a secret variable"
+                if len(path) == 2 and path[0] == "vars"
+                else f"{path_text(path)} holds the value of a secret variable"
+            )
+            raise BadReference(
+                f"{what}: it can only be written out as it is, with no filter, test, "
+                "operator, loop or block",
+                path_text(path),
+            )
+
+
+def _holds_secret(value: Any, secrets: frozenset[str]) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(secret in item for secret in secrets):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def resolve(value: Any, data: dict[str, Any], *, deadline: float | None = None) -> Any:

@@ -110,8 +110,8 @@ class Plan:
     @cached_property
     def uses_vars(self) -> bool:
         """Whether a step may reference the team's variables (read only then: most runs
-        need no query for them)."""
-        return any("vars" in json.dumps(step.config) for step in self.steps)
+        need no query for them). Secret fields are rendered too, and are encrypted."""
+        return any(step.has_secrets or "vars" in json.dumps(step.config) for step in self.steps)
 
 
 def load_plan(automation_id: int) -> Plan:

@@ -213,3 +213,38 @@ def test_the_team_page_shows_viewers_names_but_no_forms(client, team, viewer, va
     assert "vars.REGION" in page and "eu-west" in page
     assert "Add variable" not in page
     assert SECRET not in page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% filter upper %}{{ vars.TOKEN }}{% endfilter %}",
+        "{% set t %}{{ vars.TOKEN }}{% endset %}{{ t | reverse }}",
+    ],
+)
+def test_it_refuses_a_block_that_captures_a_secret(client, team, variables, body):
+    automation = _live(team, {"x": body})
+    assert hook(client, automation).status_code == 502
+    execution = Execution.objects.get()
+    assert "secret variable" in execution.error
+    assert SECRET.upper() not in json.dumps(list(execution.step_runs.values("output")))
+
+
+def test_it_refuses_to_work_on_an_earlier_output_holding_a_secret(client, team, variables):
+    """The secret reached a step's output whole; a later step may not reverse it there."""
+    definition = echo("{{ steps.carry.body | reverse }}")
+    definition["steps"].insert(
+        0,
+        {
+            "key": "carry",
+            "connector": "response",
+            "action": "respond",
+            "config": {"body": "Bearer {{ vars.TOKEN }}"},
+        },
+    )
+    automation = services.automation_create(project=make_project(team), data=definition)
+    services.automation_activate(automation=automation)
+    hook(client, automation)
+    execution = Execution.objects.get()
+    assert "steps.carry.body holds the value of a secret variable" in execution.error
+    assert SECRET[::-1] not in json.dumps(list(execution.step_runs.values("input", "output")))
