@@ -159,6 +159,39 @@ class ConnectedAccount(EncryptedSecrets):
         return {**self.config, **self.get_secrets()}
 
 
+class TeamVariable(EncryptedSecrets):
+    """A named value of a team, referenced as ``{{ vars.NAME }}``. A secret one keeps its
+    value encrypted in ``secrets_encrypted`` (as {"value": ...}) and ``value`` empty; no
+    interface shows it again, only a masked ``hint``."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="variables")
+    name = models.CharField(max_length=64)
+    value = models.TextField(blank=True)
+    is_secret = models.BooleanField(default=False)
+    hint = models.CharField(max_length=20, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="variable_name_unique_in_team")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<TeamVariable {self.pk} {self.name}{' (secret)' if self.is_secret else ''}>"
+
+    def run_value(self) -> str:
+        """The value a run renders with; a secret's is decrypted here, at run time only."""
+        return self.get_secrets().get("value", "") if self.is_secret else self.value
+
+
 class ApiToken(models.Model):
     """A user's API token: shown once when made, kept as a SHA-256 hash. ``prefix`` (the
     token's first characters) finds the row and names the token in lists."""
@@ -191,6 +224,9 @@ class AuditKind(models.TextChoices):
     ACCOUNT_CREATED = "account.created", "Account created"
     ACCOUNT_CHANGED = "account.changed", "Account changed"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"
+    VARIABLE_CREATED = "variable.created", "Variable created"
+    VARIABLE_CHANGED = "variable.changed", "Variable changed"
+    VARIABLE_DELETED = "variable.deleted", "Variable deleted"
     MEMBER_INVITED = "member.invited", "Member invited"
     MEMBER_JOINED = "member.joined", "Member joined"
     MEMBER_ROLE_CHANGED = "member.role_changed", "Member's role changed"

@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     EDIT_AUTOMATIONS = "edit_automations", "Build, test and activate automations"
     USE_ACCOUNTS = "use_accounts", "Use connected accounts in automations"
     MANAGE_ACCOUNTS = "manage_accounts", "Create, change and delete connected accounts"
+    MANAGE_VARIABLES = "manage_variables", "Create, change and delete team variables"
     MANAGE_MEMBERS = "manage_members", "Invite and remove members, change roles up to admin"
     MANAGE_OWNERS = "manage_owners", "Grant and remove the owner role, transfer ownership"
     MANAGE_TEAM = "manage_team", "Rename and delete the team"
@@ -41,6 +42,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.EDIT_AUTOMATIONS: Role.EDITOR,
     Action.USE_ACCOUNTS: Role.EDITOR,
     Action.MANAGE_ACCOUNTS: Role.ADMIN,
+    Action.MANAGE_VARIABLES: Role.ADMIN,
     Action.MANAGE_MEMBERS: Role.ADMIN,
     Action.MANAGE_OWNERS: Role.OWNER,
     Action.MANAGE_TEAM: Role.OWNER,

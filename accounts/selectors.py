@@ -17,6 +17,7 @@ from accounts.models import (
     Invitation,
     Membership,
     Team,
+    TeamVariable,
 )
 
 
@@ -162,3 +163,29 @@ def account_for_run(*, team_id: int, pk: int | None) -> ConnectedAccount | None:
     if account is None:
         raise AccountOfAnotherTeam(pk)
     return account
+
+
+def variable_list(*, team: Team) -> QuerySet[TeamVariable]:
+    return TeamVariable.objects.filter(team=team).order_by("name")
+
+
+def variable_get(*, team: Team, pk: int) -> TeamVariable:
+    variable = TeamVariable.objects.filter(team=team, pk=pk).first()
+    if variable is None:
+        raise Http404("No such variable.")
+    return variable
+
+
+def variable_names(*, team_id: int) -> set[str]:
+    return set(TeamVariable.objects.filter(team_id=team_id).values_list("name", flat=True))
+
+
+def variables_for_run(*, team_id: int) -> tuple[dict[str, str], frozenset[str]]:
+    """The team's variables by name, secrets decrypted (for the engine, at run time
+    only), and the names of the secret ones."""
+    values, secret = {}, set()
+    for variable in TeamVariable.objects.filter(team_id=team_id):
+        values[variable.name] = variable.run_value()
+        if variable.is_secret:
+            secret.add(variable.name)
+    return values, frozenset(secret)

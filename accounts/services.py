@@ -25,6 +25,7 @@ from accounts.models import (
     Membership,
     Role,
     Team,
+    TeamVariable,
     _invitation_expiry,
     _invitation_token,
     token_hash,
@@ -616,5 +617,9 @@ def account_rotate_encryption(*, batch_size: int = 500) -> int:
     for account in ConnectedAccount.objects.exclude(secrets_encrypted="").iterator(batch_size):
         account.secrets_encrypted = crypto.rotate(account.secrets_encrypted)
         account.save(update_fields=["secrets_encrypted"])
+        count += 1
+    for variable in TeamVariable.objects.exclude(secrets_encrypted="").iterator(batch_size):
+        variable.secrets_encrypted = crypto.rotate(variable.secrets_encrypted)
+        variable.save(update_fields=["secrets_encrypted"])
         count += 1
     return count

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.views import audit, invitations, profile, teams
+from accounts.views import audit, invitations, profile, teams, variables
 
 app_name = "accounts"
 
@@ -26,6 +26,17 @@ urlpatterns = [
         "teams/<slug:slug>/invitations/<int:pk>/revoke/",
         teams.invitation_revoke,
         name="invitation-revoke",
+    ),
+    path("teams/<slug:slug>/variables/", variables.variable_add, name="variable-add"),
+    path(
+        "teams/<slug:slug>/variables/<int:pk>/",
+        variables.variable_change,
+        name="variable-change",
+    ),
+    path(
+        "teams/<slug:slug>/variables/<int:pk>/delete/",
+        variables.variable_delete,
+        name="variable-delete",
     ),
     path("teams/<slug:slug>/members/<int:user_id>/role/", teams.member_role, name="member-role"),
     path(

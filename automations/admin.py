@@ -222,6 +222,15 @@ class StepInline(TeamScopedInline, admin.StackedInline):
         return not _has_nested(obj) and super().has_delete_permission(request, obj)
 
 
+ON_FAILURE_FIELDS = [
+    "failure_email",
+    "failure_recipients",
+    "failure_automation",
+    "failure_alert_at",
+    "failures_unreported",
+]
+
+
 @admin.register(Automation)
 class AutomationAdmin(TeamScopedAdmin):
     form = AutomationForm
@@ -248,6 +257,9 @@ class AutomationAdmin(TeamScopedAdmin):
         "version",
         "created_at",
         "updated_at",
+        # Changed through the API or the editor, whose service checks them (the error
+        # automation must be a sub automation of the project, recipients members).
+        *ON_FAILURE_FIELDS,
     ]
     raw_id_fields = ["trigger_account"]
     inlines = [StepInline]
@@ -266,6 +278,7 @@ class AutomationAdmin(TeamScopedAdmin):
                 ]
             },
         ),
+        ("On failure", {"fields": ON_FAILURE_FIELDS}),
         (None, {"fields": ["created_at", "updated_at", "version"]}),
     ]
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import ConnectedAccount, Team
+from accounts.selectors import variable_names
 from automations.engine.conditions import validate_conditions
 from automations.engine.references import BadReference, referenced_paths
 from automations.models import Automation, Project
@@ -110,8 +111,27 @@ def _split_config(
     return public_clean, given_secrets
 
 
+class _TeamVariables:
+    """The team's variable names, read the first time a reference to one is checked."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
+        self._names: set[str] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        if self._names is None:
+            self._names = variable_names(team_id=self.team.pk) if self.team.pk else set()
+        return name in self._names
+
+
 def _check_references(
-    config: dict, earlier: list[str], path: str, errors: _Errors, *, in_loop: bool = False
+    config: dict,
+    earlier: list[str],
+    path: str,
+    errors: _Errors,
+    *,
+    variables: _TeamVariables,
+    in_loop: bool = False,
 ) -> None:
     for key, value in config.items():
         try:
@@ -130,8 +150,20 @@ def _check_references(
                         f"{{{{ {ref} }}}} is available only inside a for_each's steps",
                     )
                 continue
+            if parts[0] == "vars":
+                # Documents name variables only: an automation brought to a team that
+                # lacks one says which, rather than failing at its first run.
+                if len(parts) > 1 and parts[1] not in variables:
+                    errors.add(
+                        f"{path}.{key}",
+                        f"{{{{ vars.{parts[1]} }}}}: the team has no variable {parts[1]!r}; "
+                        "an admin adds it on the team's page",
+                    )
+                continue
             if parts[0] != "steps" or len(parts) < 2:
-                errors.add(f"{path}.{key}", f"{{{{ {ref} }}}} must start with trigger or steps")
+                errors.add(
+                    f"{path}.{key}", f"{{{{ {ref} }}}} must start with trigger, steps or vars"
+                )
             elif parts[1] not in earlier:
                 errors.add(
                     f"{path}.{key}",
@@ -262,11 +294,12 @@ class _Walk:
     # Cumulative literal delays in walk order (for automations that answer inline).
     delays: list[tuple[str, float]] = field(default_factory=list)
     responds: bool = False
+    variables: _TeamVariables | None = None
 
 
 def _clean_steps(team, steps, clean: CleanDefinition, errors: _Errors, *, existing, partial):
     stored = {s.key: s for s in existing.steps.all()} if existing else {}
-    walk = _Walk(team=team, stored=stored, partial=partial)
+    walk = _Walk(team=team, stored=stored, partial=partial, variables=_TeamVariables(team))
     clean.steps = _clean_list(steps, "steps", walk, errors, visible=[], in_loop=False, depth=0)
     if walk.responds:
         _check_inline_delays(walk, errors)
@@ -368,7 +401,9 @@ def _clean_step(
         action, step.get("config"), f"{path}.config", errors,
         partial=walk.partial, has_secrets=kept,
     )  # fmt: skip
-    _check_references(config, visible, f"{path}.config", errors, in_loop=in_loop)
+    _check_references(
+        config, visible, f"{path}.config", errors, variables=walk.variables, in_loop=in_loop
+    )
     if action.control == "branch":
         _check_branch_conditions(config, visible, f"{path}.config", errors, in_loop=in_loop)
     if action.control == "delay":

@@ -13,6 +13,7 @@ at scrape time, so every process and every machine reports the same numbers.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from functools import wraps
 
@@ -25,6 +26,12 @@ from prometheus_client.registry import Collector
 from automations.models import Execution, Status
 
 logger = logging.getLogger(__name__)
+
+# A counter without labels opens its file as soon as it is made, in any process that
+# imports this module (a management command too), before gunicorn.conf.py may have
+# made the folder.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 WEBHOOK_REQUESTS = Counter(
     "switchboard_webhook_requests",

@@ -58,6 +58,17 @@ class Automation(EncryptedSecrets):
     webhook_token = models.CharField(
         max_length=64, unique=True, default=_webhook_token, editable=False
     )
+    # On failure (a run that ends failed or timed out): e-mail the team's owners and
+    # admins, or the members listed by user id, at most once per FAILURE_ALERT_MINUTES;
+    # and/or start an error automation (a sub automation of the same project).
+    failure_email = models.BooleanField(default=False)
+    failure_recipients = models.JSONField(default=list, blank=True)
+    failure_automation = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the last failure e-mail went out, and the failures since that sent none.
+    failure_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failures_unreported = models.PositiveIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts import roles
+from accounts import selectors as account_selectors
 from accounts.models import Team
 from automations.engine.runner import step_tree
 from automations.models import Automation, Execution, Project, Step
@@ -139,3 +141,32 @@ def public_hooks_base() -> str:
     """Where services reach the webhooks: their own host (HOOKS_BASE_URL) when set, else
     the platform's public address, else "" (URLs are then shown relative to a request)."""
     return settings.HOOKS_BASE_URL or settings.PUBLIC_BASE_URL
+
+
+def on_failure_settings(automation: Automation) -> dict[str, Any]:
+    """An automation's "On failure" settings, as the API and the editor show them."""
+    return {
+        "email": automation.failure_email,
+        "recipients": list(automation.failure_recipients or []),
+        "automation": automation.failure_automation_id,
+    }
+
+
+def on_failure_choices(automation: Automation) -> dict[str, Any]:
+    """The editor's "On failure" form: the settings, the team's members, and the
+    project's sub automations but this one."""
+    choices = (
+        Automation.objects.filter(
+            project_id=automation.project_id,
+            trigger_connector="sub_automation",
+            trigger_key="called",
+        )
+        .exclude(pk=automation.pk)
+        .order_by("name")
+        .values_list("pk", "name")
+    )
+    return {
+        "settings": on_failure_settings(automation),
+        "members": account_selectors.member_list(team=automation.project.team),
+        "automations": list(choices),
+    }

@@ -32,3 +32,8 @@ def housekeeping() -> str:
 def reap_stale_executions() -> str:
     """The old name of ``housekeeping``, still stored in schedules made before it."""
     return housekeeping()
+
+
+def handle_failure(execution_id: int) -> str:
+    """On failure: the e-mail and the error automation of a failed execution."""
+    return str(services.execution_failure_handle(execution_id=execution_id))

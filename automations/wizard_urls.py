@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from automations.views import wizard
+from automations.views import on_failure, wizard
 
 app_name = "wizard"
 
@@ -28,6 +28,7 @@ urlpatterns = [
         wizard.account_new,
         name="account-new",
     ),
+    path("automations/<int:pk>/on-failure/", on_failure.on_failure, name="on-failure"),
     path("automations/<int:pk>/executions/", wizard.executions, name="executions"),
     path(
         "automations/<int:pk>/lookup/<slug:connector_key>/<slug:name>/",

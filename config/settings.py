@@ -303,6 +303,9 @@ MAX_RENDERED_BYTES = env.int("MAX_RENDERED_BYTES", default=1024 * 1024)
 MAX_RENDER_SECONDS = env.float("MAX_RENDER_SECONDS", default=2.0)
 EXECUTION_RETENTION_DAYS = env.int("EXECUTION_RETENTION_DAYS", default=30)
 SUB_AUTOMATION_MAX_DEPTH = env.int("SUB_AUTOMATION_MAX_DEPTH", default=5)
+# At most one "a run failed" e-mail per automation in this many minutes; the failures in
+# between are counted in the next one.
+FAILURE_ALERT_MINUTES = env.int("FAILURE_ALERT_MINUTES", default=15)
 OUTBOUND_TIMEOUT = env.float("OUTBOUND_TIMEOUT", default=30.0)
 OUTBOUND_MAX_BYTES = env.int("OUTBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 RETRY_BASE_DELAY = env.float("RETRY_BASE_DELAY", default=1.0)

@@ -55,6 +55,7 @@ def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
         "invitations": selectors.invitation_list_pending(team=team),
         "assignable": roles.assignable_roles(role),
         "others": [m for m in members if m.user_id != request.user.pk],
+        "variables": selectors.variable_list(team=team),
     }
     return render(request, "accounts/team_settings.html", context)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.models import ConnectedAccount, Team
+from accounts.models import ConnectedAccount, Team, TeamVariable
 from automations import selectors
 from automations.engine.paths import branch_of, parse_path, run_order
 from automations.engine.runner import step_tree
@@ -44,6 +44,42 @@ class AccountUpdateIn(serializers.Serializer):
     credentials = serializers.DictField(write_only=True, required=False)
 
 
+class VariableOut(serializers.ModelSerializer):
+    secret = serializers.BooleanField(source="is_secret", read_only=True)
+    value = serializers.SerializerMethodField(
+        help_text="The value of a plain variable; null for a secret one, which is never shown."
+    )
+    reference = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TeamVariable
+        fields = ["id", "name", "secret", "value", "hint", "reference", "created_at", "updated_at"]
+
+    def get_value(self, variable: TeamVariable) -> str | None:
+        return None if variable.is_secret else variable.value
+
+    def get_reference(self, variable: TeamVariable) -> str:
+        return f"{{{{ vars.{variable.name} }}}}"
+
+
+class VariableIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    value = serializers.CharField(allow_blank=True, write_only=True, trim_whitespace=False)
+    secret = serializers.BooleanField(default=False)
+
+
+class VariableUpdateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64, required=False)
+    value = serializers.CharField(
+        allow_blank=True,
+        write_only=True,
+        required=False,
+        trim_whitespace=False,
+        help_text="A secret's value left out or blank keeps the stored one.",
+    )
+    secret = serializers.BooleanField(required=False)
+
+
 class ProjectOut(serializers.ModelSerializer):
     class Meta:
         model = Project
@@ -59,13 +95,17 @@ class AutomationOut(serializers.ModelSerializer):
     webhook_url = serializers.SerializerMethodField()
     trigger = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
+    on_failure = serializers.SerializerMethodField()
 
     class Meta:
         model = Automation
         fields = [
             "id", "project", "name", "description", "active", "webhook_url", "trigger", "steps",
-            "created_at", "updated_at",
+            "on_failure", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def get_on_failure(self, automation: Automation) -> OnFailure:
+        return selectors.on_failure_settings(automation)
 
     def get_webhook_url(self, automation: Automation) -> str | None:
         return selectors.webhook_url_for(
@@ -101,12 +141,32 @@ class AutomationOut(serializers.ModelSerializer):
         return [describe(step) for step in step_tree(list(automation.steps.all()))]
 
 
+class OnFailure(serializers.Serializer):
+    email = serializers.BooleanField(
+        required=False,
+        help_text="E-mail when a run fails or times out (at most once per "
+        "FAILURE_ALERT_MINUTES per automation; the next e-mail counts the rest).",
+    )
+    recipients = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="User ids of members to e-mail; empty: the team's owners and admins.",
+    )
+    automation = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="A sub automation of the same project, run with {execution_id, automation, "
+        "step, error, url} as its input; null for none.",
+    )
+
+
 class AutomationIn(serializers.Serializer):
     project = serializers.IntegerField()
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     trigger = serializers.JSONField(required=False)
     steps = serializers.JSONField(required=False)
+    on_failure = OnFailure(required=False)
 
 
 class AutomationUpdateIn(serializers.Serializer):
@@ -114,6 +174,7 @@ class AutomationUpdateIn(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     trigger = serializers.JSONField(required=False)
     steps = serializers.JSONField(required=False)
+    on_failure = OnFailure(required=False)
 
 
 class ImportIn(serializers.Serializer):

@@ -29,6 +29,8 @@ v1 = [
         views.AccountLookup.as_view(),
         name="account-lookup",
     ),
+    path("variables/", views.VariableList.as_view(), name="variables"),
+    path("variables/<int:pk>/", views.VariableDetail.as_view(), name="variable"),
     path("projects/", views.ProjectList.as_view(), name="projects"),
     path("projects/<int:pk>/", views.ProjectDetail.as_view(), name="project"),
     path("automations/", views.AutomationList.as_view(), name="automations"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts import variables as team_variables
 from accounts.models import Membership
 from automations import selectors, services
 from automations.api import serializers as s
@@ -113,6 +115,58 @@ class AccountLookup(TeamAPIView):
         return Response(choices)
 
 
+class VariableList(TeamAPIView):
+    """The team's variables. Every member reads names and plain values; a secret's value
+    is never returned, to anyone. Admins create them."""
+
+    write_action = roles.Action.MANAGE_VARIABLES
+
+    @extend_schema(responses=s.VariableOut(many=True), summary="The team's variables")
+    def get(self, request):
+        variables = account_selectors.variable_list(team=self.team)
+        return Response(s.VariableOut(variables, many=True).data)
+
+    @extend_schema(request=s.VariableIn, responses={201: s.VariableOut}, summary="Add a variable")
+    def post(self, request):
+        data = _valid(s.VariableIn, request)
+        variable = team_variables.variable_create(
+            actor=request.user,
+            team=self.team,
+            name=data["name"],
+            value=data["value"],
+            secret=data["secret"],
+        )
+        return Response(s.VariableOut(variable).data, status=status.HTTP_201_CREATED)
+
+
+class VariableDetail(TeamAPIView):
+    write_action = roles.Action.MANAGE_VARIABLES
+
+    @extend_schema(responses=s.VariableOut)
+    def get(self, request, pk: int):
+        variable = account_selectors.variable_get(team=self.team, pk=pk)
+        return Response(s.VariableOut(variable).data)
+
+    @extend_schema(request=s.VariableUpdateIn, responses=s.VariableOut)
+    def patch(self, request, pk: int):
+        variable = account_selectors.variable_get(team=self.team, pk=pk)
+        data = _valid(s.VariableUpdateIn, request)
+        variable = team_variables.variable_update(
+            actor=request.user,
+            variable=variable,
+            name=data.get("name"),
+            value=data.get("value"),
+            secret=data.get("secret"),
+        )
+        return Response(s.VariableOut(variable).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        variable = account_selectors.variable_get(team=self.team, pk=pk)
+        team_variables.variable_delete(actor=request.user, variable=variable)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ProjectList(TeamAPIView):
     @extend_schema(responses=s.ProjectOut(many=True))
     def get(self, request):
@@ -150,7 +204,15 @@ class AutomationList(TeamAPIView):
     def post(self, request):
         data = _valid(s.AutomationIn, request)
         project = selectors.project_get(team=self.team, pk=data.pop("project"))
-        automation = services.automation_create(project=project, data=data, created_by=request.user)
+        on_failure = data.pop("on_failure", None)
+        with transaction.atomic():
+            automation = services.automation_create(
+                project=project, data=data, created_by=request.user
+            )
+            if on_failure:
+                services.automation_on_failure_set(
+                    automation=automation, data=on_failure, actor=request.user
+                )
         return _automation(automation, request, status.HTTP_201_CREATED)
 
 
@@ -163,9 +225,16 @@ class AutomationDetail(TeamAPIView):
     def put(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
         data = _valid(s.AutomationUpdateIn, request)
-        automation = services.automation_update(
-            automation=automation, data=data, actor=request.user
-        )
+        on_failure = data.pop("on_failure", None)
+        if on_failure:
+            # Its own change, made first: the definition's may call an outside service.
+            automation = services.automation_on_failure_set(
+                automation=automation, data=on_failure, actor=request.user
+            )
+        if data or not on_failure:
+            automation = services.automation_update(
+                automation=automation, data=data, actor=request.user
+            )
         return _automation(automation, request)
 
     patch = put

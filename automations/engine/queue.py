@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -20,9 +21,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from automations.engine.failures import execution_failed
 from automations.engine.lease import lease_end
 from automations.engine.paths import run_order
-from automations.models import FINISHED, Execution, Status, Step, StepRun
+from automations.models import FINISHED, Automation, Execution, Status, Step, StepRun
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,21 @@ def send(execution_ids: list[int]) -> list[int]:
 
 def send_on_commit(execution_id: int) -> None:
     transaction.on_commit(lambda: send([execution_id]))
+
+
+def enqueue(*, automation: Automation, trigger_output: Any, is_test: bool = False) -> Execution:
+    """Record a queued execution and hand its id to a worker once the row is committed.
+    A broker that cannot be reached then loses nothing: the row stays queued and the
+    dispatcher hands it over when the broker is back."""
+    execution = Execution.objects.create(
+        automation=automation,
+        status=Status.QUEUED,
+        trigger_output=trigger_output,
+        is_test=is_test,
+        enqueued_at=timezone.now(),
+    )
+    send_on_commit(execution.pk)
+    return execution
 
 
 def team_of(execution_id: int) -> int | None:
@@ -192,6 +209,9 @@ def _fail(execution: Execution, run: StepRun | None, label: str) -> None:
         Execution.objects.filter(parent=execution).exclude(status__in=FINISHED).update(
             status=Status.FAILED, error=message, finished_at=now
         )
+        execution.status = Status.FAILED
+        execution.error = message
+        execution_failed(execution)
     logger.warning("Execution %s lost its worker during step %s: failed", execution.pk, label)
 
 

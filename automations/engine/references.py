@@ -30,9 +30,20 @@ from automations.engine.sandbox import (
     render_budget,
 )
 
-# ``loop`` (the item and index of a for_each iteration) exists only inside a loop's steps.
-ROOTS = ("trigger", "steps", "loop")
+# ``loop`` (the item and index of a for_each iteration) exists only inside a loop's steps;
+# ``vars`` are the team's variables.
+ROOTS = ("trigger", "steps", "loop", "vars")
 MISSING = object()
+
+
+class Variables(dict):
+    """The team's variables as a run renders with them: ``{{ vars.NAME }}``. The values
+    of the secret ones are kept beside: a value that holds one may only be written out
+    whole."""
+
+    def __init__(self, values: dict[str, Any], secret: frozenset[str] = frozenset()) -> None:
+        super().__init__(values)
+        self.secret_values = frozenset(str(values[name]) for name in secret if values[name])
 
 
 class BadReference(Exception):
@@ -93,6 +104,11 @@ class _Compiled:
     template: Any
     single: tuple[Any, ...] | None
     paths: tuple[tuple[Any, ...], ...]
+    # The paths whose values the template does more with than write out (a filter, a
+    # test, an operator, a loop, a block that captures output): refused when they hold a
+    # secret variable's value, so that no field can turn a secret into text the
+    # redaction of logs would not recognise.
+    worked: tuple[tuple[Any, ...], ...] = ()
 
 
 def _chain(node: nodes.Node) -> tuple[Any, ...] | None:
@@ -112,18 +128,35 @@ def _chain(node: nodes.Node) -> tuple[Any, ...] | None:
             return None
 
 
-def _collect(node: nodes.Node, found: list[tuple[Any, ...]]) -> None:
+# Blocks whose output a template captures and can work on before writing it out.
+_CAPTURING = (nodes.FilterBlock, nodes.AssignBlock, nodes.Macro, nodes.CallBlock)
+
+
+def _collect(
+    node: nodes.Node,
+    found: list[tuple[Any, ...]],
+    worked: list[tuple[Any, ...]],
+    written: bool = False,
+    captured: bool = False,
+) -> None:
     path = _chain(node)
     if path is not None:
         found.append(path)
+        if not written:
+            worked.append(path)
         return
     if isinstance(node, nodes.Filter) and node.name == "default" and _chain(node.node):
-        # The default stands in for a missing path (a step of a branch not taken).
+        # The default stands in for a missing path (a step of a branch not taken): the
+        # path need not exist, but a filter still works on it.
+        worked.append(_chain(node.node))
         for child in [*node.args, *node.kwargs]:
-            _collect(child, found)
+            _collect(child, found, worked, captured=captured)
         return
+    captured = captured or isinstance(node, _CAPTURING)
     for child in node.iter_child_nodes():
-        _collect(child, found)
+        # Only an expression an output writes as it is, into the field, is written out.
+        written_here = isinstance(node, nodes.Output) and not captured
+        _collect(child, found, worked, written=written_here, captured=captured)
 
 
 @lru_cache(maxsize=4096)
@@ -141,10 +174,11 @@ def _compile(source: str) -> _Compiled:
     unknown = sorted(loaded - stored - set(ROOTS) - {"loop"})
     if unknown:
         raise BadReference(
-            f"can refer to trigger and steps only, not {', '.join(repr(n) for n in unknown)}"
+            f"can refer to trigger, steps and vars only, not {', '.join(repr(n) for n in unknown)}"
         )
     found: list[tuple[Any, ...]] = []
-    _collect(tree, found)
+    worked: list[tuple[Any, ...]] = []
+    _collect(tree, found, worked)
     single = None
     if len(tree.body) == 1 and isinstance(tree.body[0], nodes.Output):
         parts = [
@@ -154,7 +188,12 @@ def _compile(source: str) -> _Compiled:
         if len(parts) == 1:
             single = _chain(parts[0])
     template = None if single else _template(tree)
-    return _Compiled(template=template, single=single, paths=tuple(dict.fromkeys(found)))
+    return _Compiled(
+        template=template,
+        single=single,
+        paths=tuple(dict.fromkeys(found)),
+        worked=tuple(dict.fromkeys(worked)),
+    )
 
 
 def _template(tree: nodes.Template) -> Any:
@@ -182,6 +221,10 @@ def _walk(path: tuple[Any, ...], data: dict[str, Any]) -> Any:
         if value is MISSING:
             if depth == 0:
                 raise BadReference(f"{key} is not available here", path_text(path))
+            if depth == 1 and path[0] == "vars":
+                raise BadReference(
+                    f"{path_text(path)}: the team has no variable {key!r}", path_text(path)
+                )
             if depth == 1 and path[0] == "steps":
                 raise BadReference(
                     f"{path_text(path)} refers to step {key!r}, which does not run before this one",
@@ -195,13 +238,15 @@ def _walk(path: tuple[Any, ...], data: dict[str, Any]) -> Any:
 
 
 def render(source: str, data: dict[str, Any], *, deadline: float | None = None) -> Any:
-    """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}}; the
-    render ends by ``deadline`` (time.monotonic()) if that is sooner than its own limit."""
+    """Resolve one string. ``data`` is {"trigger": ..., "steps": {key: output}, "vars":
+    Variables}; the render ends by ``deadline`` (time.monotonic()) if that is sooner than
+    its own limit."""
     if "{{" not in source and "{%" not in source:
         return source
     compiled = _compile(source)
     for path in compiled.paths:
         _walk(path, data)
+    _check_secrets(compiled, data)
     if compiled.single is not None:
         return _walk(compiled.single, data)
     try:
@@ -221,6 +266,43 @@ def render(source: str, data: dict[str, Any], *, deadline: float | None = None) 
         raise BadReference(
             f"could not be resolved: {type(exc).__name__}" + (f" ({detail})" if detail else "")
         ) from None
+
+
+def _check_secrets(compiled: _Compiled, data: dict[str, Any]) -> None:
+    secrets = getattr(data.get("vars"), "secret_values", None)
+    if not secrets or not compiled.worked:
+        return
+    for path in compiled.worked:
+        try:
+            value = _walk(path, data)
+        except BadReference:
+            continue  # a missing path under | default(...) holds no secret
+        if _holds_secret(value, secrets):
+            what = (
+                f"{path_text(path)} is a secret variable"
+                if len(path) == 2 and path[0] == "vars"
+                else f"{path_text(path)} holds the value of a secret variable"
+            )
+            raise BadReference(
+                f"{what}: it can only be written out as it is, with no filter, test, "
+                "operator, loop or block",
+                path_text(path),
+            )
+
+
+def _holds_secret(value: Any, secrets: frozenset[str]) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(secret in item for secret in secrets):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def resolve(value: Any, data: dict[str, Any], *, deadline: float | None = None) -> Any:

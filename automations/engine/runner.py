@@ -35,11 +35,12 @@ from accounts.crypto import DecryptionError
 from accounts.models import ConnectedAccount
 from automations import metrics
 from automations.engine import flow
+from automations.engine.failures import execution_failed
 from automations.engine.files import read_file, store_file
 from automations.engine.outcomes import MAY_HAVE_BEEN_APPLIED, Deferred, StepFailed, Stopped
 from automations.engine.paths import Address, iteration_of, not_after, parse_path, path_text
 from automations.engine.recorder import REDACTED, Recorder
-from automations.engine.references import BadReference, OutOfTime, resolve
+from automations.engine.references import BadReference, OutOfTime, Variables, resolve
 from automations.models import Automation, Execution, Status, Step
 from config.logs import run_context
 from connectors import fields as field_types
@@ -96,6 +97,12 @@ class Plan:
             except (registry.UnknownConnector, KeyError):
                 continue
         return False
+
+    @cached_property
+    def uses_vars(self) -> bool:
+        """Whether a step may reference the team's variables (read only then: most runs
+        need no query for them). Secret fields are rendered too, and are encrypted."""
+        return any(step.has_secrets or "vars" in json.dumps(step.config) for step in self.all_steps)
 
 
 def nested_of(step: Step) -> dict[str, list[Step]]:
@@ -188,6 +195,7 @@ class Runner:
         self.lock = threading.Lock()
         self.team_id = plan.automation.project.team_id
         self.accounts = dict(accounts or {})
+        self.variables = Variables({})
         # Whether this run writes its own log (a sub automation's is written by its parent).
         self.writes = True
 
@@ -202,6 +210,11 @@ class Runner:
             self.accounts.update(
                 account_selectors.accounts_of_team(team_id=self.team_id, ids=missing)
             )
+        if self.plan.uses_vars:
+            # Read once per run, fresh: a changed variable applies to the next run.
+            values, secret = account_selectors.variables_for_run(team_id=self.team_id)
+            self.variables = Variables(values, secret)
+            self.recorder.add_secrets([values[name] for name in secret])
 
     # -- the run ----------------------------------------------------------------------
 
@@ -219,6 +232,7 @@ class Runner:
         data: dict[str, Any] = {"trigger": execution.trigger_output, "steps": {}}
         try:
             self._prepare()
+            data["vars"] = self.variables
             self.walk(self.plan.steps, (), data)
         except Deferred as exc:
             execution.status = Status.QUEUED
@@ -255,6 +269,7 @@ class Runner:
             self.result = self.response.get("body")
         if flush:
             self.recorder.flush()
+            execution_failed(execution)
         return execution
 
     def walk(self, steps: list[Step], prefix: Address, data: dict[str, Any]) -> None:

@@ -108,6 +108,9 @@ class SubRunner:
         runner.run(flush=False)
         with parent.lock:
             parent.tokens += runner.tokens
+            # What the child answers may hold its secrets (a secret variable, say): the
+            # parent's log redacts them too.
+            parent.recorder.add_secrets(list(runner.recorder.secrets))
         if child.status == Status.TIMED_OUT or time.monotonic() > parent.deadline:
             raise ConnectorError(f"The sub automation {name!r} ran out of time.")
         if child.status != Status.SUCCEEDED:

@@ -32,8 +32,14 @@ def _walk(value: Any, path: str, out: list[dict[str, Any]]) -> None:
         )
 
 
-def suggestions(trigger_sample: Any, earlier: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
-    """``earlier`` holds (step key, step label, sample output) of the steps before."""
+def suggestions(
+    trigger_sample: Any,
+    earlier: list[tuple[str, str, Any]],
+    variables: list[tuple[str, bool, str]] = (),
+) -> list[dict[str, Any]]:
+    """``earlier`` holds (step key, step label, sample output) of the steps before,
+    ``variables`` (name, secret, value) of the team's variables; a secret's value is
+    never an example."""
     out: list[dict[str, Any]] = []
     if trigger_sample is not None:
         group: list[dict[str, Any]] = []
@@ -45,4 +51,11 @@ def suggestions(trigger_sample: Any, earlier: list[tuple[str, str, Any]]) -> lis
         group = []
         _walk(sample, f"steps.{key}", group)
         out.extend({**row, "source": label} for row in group)
+    for name, secret, value in variables:
+        row = {"reference": f"{{{{ vars.{name} }}}}", "path": f"vars.{name}", "type": "text"}
+        if secret:
+            row["secret"] = True
+        else:
+            row["example"] = value if len(value) <= 80 else value[:77] + "..."
+        out.append({**row, "source": "Team variables"})
     return out[:MAX_ITEMS]

@@ -23,6 +23,10 @@ from automations.services.executions import (
     execution_prune,
     execution_retry,
 )
+from automations.services.failures import (
+    automation_on_failure_set,
+    execution_failure_handle,
+)
 from automations.services.projects import project_create
 from automations.services.registration import automation_deactivate
 from automations.services.testing import automation_test_trigger, data_suggestions, step_test
@@ -36,6 +40,8 @@ __all__ = [
     "automation_deactivate",
     "automation_delete",
     "automation_export",
+    "automation_on_failure_set",
+    "execution_failure_handle",
     "automation_import",
     "automation_run",
     "automation_run_scheduled",

@@ -26,15 +26,8 @@ RUN_TASK = queue.RUN_TASK
 def execution_enqueue(
     *, automation: Automation, trigger_output: Any, is_test: bool = False
 ) -> Execution:
-    """Record a queued execution and hand its id to a worker once the row is committed.
-    A broker that cannot be reached then loses nothing: the row stays queued and the
-    dispatcher hands it over when the broker is back."""
-    execution = Execution.objects.create(
-        automation=automation, status=Status.QUEUED, trigger_output=trigger_output,
-        is_test=is_test, enqueued_at=timezone.now(),
-    )  # fmt: skip
-    queue.send_on_commit(execution.pk)
-    return execution
+    """Record a queued execution; a worker gets it once the row is committed."""
+    return queue.enqueue(automation=automation, trigger_output=trigger_output, is_test=is_test)
 
 
 def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, bool]:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.selectors import variable_list
 from automations.engine.references import referenced_paths
 from automations.engine.runner import Plan, Runner, load_plan
 from automations.engine.suggestions import suggestions
@@ -103,4 +104,8 @@ def data_suggestions(*, automation: Automation, before: str | None = None) -> li
         if step.key == before:
             break
         earlier.append((step.key, step.name or step.key, step.sample_output))
-    return suggestions(automation.trigger_sample, earlier)
+    variables = [
+        (v.name, v.is_secret, v.value)
+        for v in variable_list(team=automation.project.team).only("name", "is_secret", "value")
+    ]
+    return suggestions(automation.trigger_sample, earlier, variables)

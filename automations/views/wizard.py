@@ -75,6 +75,7 @@ def _editor_context(request: HttpRequest, automation: Automation, **extra: Any) 
         "webhook_url": selectors.webhook_url_for(automation, role=role, request=request),
         "trigger_connector": _connector_or_none(automation.trigger_connector),
         "can": roles.abilities(role),
+        "on_failure": selectors.on_failure_choices(automation),
         **extra,
     }
 

@@ -16,6 +16,7 @@ from django.urls import get_resolver
 
 from accounts import roles
 from accounts import services as account_services
+from accounts import variables as team_variables
 from accounts.models import Role
 from accounts.roles import Action
 from automations import services
@@ -58,6 +59,9 @@ def world(make_user, team, owner, outsider, vault_connector, settings) -> dict[s
     account = account_services.account_create(
         team=team, connector="vault", title="V", credentials=VAULT
     )
+    variable = team_variables.variable_create(
+        actor=owner, team=team, name="REGION", value="eu-west"
+    )
     invitation = account_services.invitation_create(
         actor=owner, team=team, email="ivy@example.com", role=Role.EDITOR
     )
@@ -69,6 +73,7 @@ def world(make_user, team, owner, outsider, vault_connector, settings) -> dict[s
         "execution": execution.pk,
         "account": account.pk,
         "invitation": invitation.pk,
+        "variable": variable.pk,
         "wes": wes.pk,
         "document": services.automation_export(automation=automation),
     }
@@ -89,6 +94,17 @@ API = [
     ("patch", "/api/v1/accounts/{account}/", {"title": "V2"}, Action.MANAGE_ACCOUNTS, 200),
     ("delete", "/api/v1/accounts/{account}/", None, Action.MANAGE_ACCOUNTS, 204),
     ("get", "/api/v1/accounts/{account}/lookup/anything/", None, Action.USE_ACCOUNTS, 400),
+    ("get", "/api/v1/variables/", None, Action.VIEW, 200),
+    (
+        "post",
+        "/api/v1/variables/",
+        {"name": "TOKEN", "value": "s3cr3t-value", "secret": True},
+        Action.MANAGE_VARIABLES,
+        201,
+    ),
+    ("get", "/api/v1/variables/{variable}/", None, Action.VIEW, 200),
+    ("patch", "/api/v1/variables/{variable}/", {"value": "us-east"}, Action.MANAGE_VARIABLES, 200),
+    ("delete", "/api/v1/variables/{variable}/", None, Action.MANAGE_VARIABLES, 204),
     ("get", "/api/v1/projects/", None, Action.VIEW, 200),
     ("post", "/api/v1/projects/", {"name": "P2"}, Action.EDIT_AUTOMATIONS, 201),
     ("get", "/api/v1/projects/{project}/", None, Action.VIEW, 200),
@@ -229,6 +245,22 @@ WEB = [
     ("post", "/executions/{execution}/retry/", None, Action.RUN, 302),
     ("get", "/teams/{slug}/", None, Action.VIEW, 200),
     ("get", "/teams/{slug}/audit/", None, Action.MANAGE_MEMBERS, 200),
+    (
+        "post",
+        "/teams/{slug}/variables/",
+        {"name": "KEY", "value": "s3cr3t-value", "secret": "on"},
+        Action.MANAGE_VARIABLES,
+        302,
+    ),
+    ("post", "/teams/{slug}/variables/{variable}/", {"value": "x"}, Action.MANAGE_VARIABLES, 302),
+    ("post", "/teams/{slug}/variables/{variable}/delete/", None, Action.MANAGE_VARIABLES, 302),
+    (
+        "post",
+        "/automations/{automation}/on-failure/",
+        {"email": "on"},
+        Action.EDIT_AUTOMATIONS,
+        302,
+    ),
     (
         "post",
         "/teams/{slug}/invite/",

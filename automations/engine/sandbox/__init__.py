@@ -33,6 +33,7 @@ from jinja2 import nodes, pass_eval_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from automations.engine.sandbox.extras import EXTRA_FILTERS
 from automations.engine.sandbox.filters import (
     FILTER_CHECKS,
     LEFT_OUT_FILTERS,
@@ -116,9 +117,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
         super().__init__(finalize=bounded_finalize, optimized=False, **options)
         self.globals.clear()
+        # Ours replace Jinja's of the same name (unique: objects compare by content).
         self.filters = {
             name: bounded_filter(func, FILTER_CHECKS.get(name))
-            for name, func in self.filters.items()
+            for name, func in {**self.filters, **EXTRA_FILTERS}.items()
             if name not in LEFT_OUT_FILTERS
         }
         self.filters[_LOOP_FILTER] = bounded_iter
