@@ -33,7 +33,9 @@ def test_it_edits_the_saved_step_after_the_first_proceed(page, ada):
     assert page.is_visible("#step-list code:has-text('reply')")
     shot(page, "after-first-proceed")
     page.fill("#id_body", "second")
-    page.click("text=Proceed")
+    # "Saved." is still shown from the first save: wait for the second one's answer.
+    with page.expect_response(lambda answer: answer.request.method == "POST"):
+        page.click("text=Proceed")
     page.wait_for_selector("text=Saved.")
     shot(page, "after-second-proceed")
     steps = list(Step.objects.filter(automation__name="Echo"))
