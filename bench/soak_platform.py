@@ -163,6 +163,8 @@ class Platform:
         self.web: subprocess.Popen | None = None
         self.cluster: subprocess.Popen | None = None
         self.cluster_starts = 0
+        self._ready: set[int] = set()  # pids that django-q2 logged as ready workers
+        self._log_read = 0
 
     @property
     def base_url(self) -> str:
@@ -222,36 +224,42 @@ class Platform:
         """The pids of the cluster's live worker processes."""
         if self.cluster is None or self.cluster.poll() is not None:
             return []
-        ready = set()
-        with contextlib.suppress(OSError):
-            ready = {
-                int(pid)
-                for pid in WORKER_READY.findall(
-                    (self.logs / "qcluster.log").read_text(errors="replace")
-                )
-            }
+        with contextlib.suppress(OSError), open(self.logs / "qcluster.log", "rb") as log:
+            log.seek(self._log_read)
+            new = log.read()
+            # Up to the last full line: a line being written is read on the next call.
+            end = new.rfind(b"\n") + 1
+            self._log_read += end
+            self._ready.update(
+                int(pid) for pid in WORKER_READY.findall(new[:end].decode(errors="replace"))
+            )
         live = set()
         for sentinel in children(self.cluster.pid):
             live.update(children(sentinel))
-        return sorted(live & ready)
+        return sorted(live & self._ready)
 
     def kill_worker(self, service: Service, wait: float = 5.0) -> dict[str, Any] | None:
         """SIGKILL of one worker process, preferably one that is waiting on the outside
         service at that moment (found by the client port of its call); after ``wait``
         seconds without one, any worker."""
         deadline = time.monotonic() + wait
-        while True:
-            workers = self.workers()
+        # A cluster started a moment ago may have no worker ready yet.
+        give_up, workers, listed = deadline + 30, [], 0.0
+        while time.monotonic() < give_up:
+            if time.monotonic() - listed > 0.25:  # pgrep is slow; ports change fast
+                workers, listed = self.workers(), time.monotonic()
             if not workers:
-                return None
+                time.sleep(0.05)
+                continue
             busy = _inodes_of_local_ports(service.busy_ports())
             calling = [pid for pid in workers if busy and _socket_inodes(pid) & busy]
             if calling or time.monotonic() >= deadline:
                 pid = random.choice(calling or workers)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                return {"pid": pid, "mid_call": bool(calling), "at": time.time()}
+                return {"pid": pid, "mid_call": bool(calling)}
             time.sleep(0.005)
+        return None
 
     def stop(self) -> None:
         for process in (self.cluster, self.web):
