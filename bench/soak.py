@@ -161,7 +161,7 @@ def run_faults(platform_: Platform, service: Service, options: Options, start: f
                 killed["at"] = round(time.monotonic() - start, 1)
                 done["worker_kills"].append(killed)
         else:
-            platform_.kill_cluster()
+            done["cluster_mid_call"] = platform_.kill_cluster(service)
             time.sleep(1.0)
             platform_.start_cluster()
             done["cluster_kills"] += 1
@@ -227,6 +227,7 @@ def main() -> int:
                     "worker": len(faults["worker_kills"]),
                     "worker_mid_call": sum(k["mid_call"] for k in faults["worker_kills"]),
                     "cluster": faults["cluster_kills"],
+                    "cluster_mid_call": faults.get("cluster_mid_call", False),
                     "detail": faults,
                 },
                 "resumed_after_kill": log_text.count("lost its worker; resumed"),
@@ -263,7 +264,7 @@ def print_report(report: dict[str, Any], path: Path) -> None:
     print(f"load         {report['load_seconds']} s, drained in {report['drain_seconds']} s")
     print(
         f"kills        {kills['worker']} worker (SIGKILL; {kills['worker_mid_call']} mid-call),"
-        f" {kills['cluster']} whole cluster"
+        f" {kills['cluster']} whole cluster{' (mid-call)' if kills['cluster_mid_call'] else ''}"
     )
     print(
         f"requests     {report['requests']} for {report['sent']} deliveries,"

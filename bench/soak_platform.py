@@ -212,13 +212,16 @@ class Platform:
             start_new_session=True,
         )
 
-    def kill_cluster(self) -> None:
-        """SIGKILL of the whole cluster: its main process, sentinel, workers, pusher and
-        monitor, with whatever tasks they had taken from Redis."""
+    def kill_cluster(self, service: Service) -> bool:
+        """SIGKILL of the whole cluster (its main process, sentinel, workers, pusher and
+        monitor, with whatever tasks they had taken from Redis), preferably while a
+        worker is in a call to the service; whether one was."""
         assert self.cluster is not None
+        _, mid_call = self.worker_in_call(service)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.cluster.pid, signal.SIGKILL)
         self.cluster.wait()
+        return mid_call
 
     def workers(self) -> list[int]:
         """The pids of the cluster's live worker processes."""
@@ -238,10 +241,10 @@ class Platform:
             live.update(children(sentinel))
         return sorted(live & self._ready)
 
-    def kill_worker(self, service: Service, wait: float = 5.0) -> dict[str, Any] | None:
-        """SIGKILL of one worker process, preferably one that is waiting on the outside
-        service at that moment (found by the client port of its call); after ``wait``
-        seconds without one, any worker."""
+    def worker_in_call(self, service: Service, wait: float = 5.0) -> tuple[int | None, bool]:
+        """A worker process waiting on the outside service at this moment (found by the
+        client port of its call), and True; after ``wait`` seconds without one, any
+        worker, and False. (None, False) when no worker was ready within 30 s more."""
         deadline = time.monotonic() + wait
         # A cluster started a moment ago may have no worker ready yet.
         give_up, workers, listed = deadline + 30, [], 0.0
@@ -254,12 +257,18 @@ class Platform:
             busy = _inodes_of_local_ports(service.busy_ports())
             calling = [pid for pid in workers if busy and _socket_inodes(pid) & busy]
             if calling or time.monotonic() >= deadline:
-                pid = random.choice(calling or workers)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                return {"pid": pid, "mid_call": bool(calling)}
+                return random.choice(calling or workers), bool(calling)
             time.sleep(0.005)
-        return None
+        return None, False
+
+    def kill_worker(self, service: Service) -> dict[str, Any] | None:
+        """SIGKILL of one worker process, preferably one in a call to the service."""
+        pid, mid_call = self.worker_in_call(service)
+        if pid is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return {"pid": pid, "mid_call": mid_call}
 
     def stop(self) -> None:
         for process in (self.cluster, self.web):
