@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 ADDR ?= 127.0.0.1:$(PORT)
 
-.PHONY: run test lint bench lock manage
+.PHONY: run test lint bench soak lock manage
 
 # Exactly the versions in requirements.lock, each checked against its hash. The project
 # itself is not installed: it runs from this checkout.
@@ -34,6 +34,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Ten minutes (SOAK_SECONDS) of mixed webhook load on gunicorn, a qcluster, PostgreSQL
+# (SOAK_PG_URL) and a private Redis, a worker killed every minute: nothing lost, nothing
+# twice, nothing stuck (bench/soak.py; figures in bench/results/soak.json).
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
 
 # Regenerate requirements.lock from pyproject.toml (after changing a dependency there).
 # `make lock LOCK_ARGS=--upgrade` moves every package to its newest allowed version;
