@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import selectors as account_selectors
@@ -24,7 +25,7 @@ from automations.engine.plans import plan_for_token
 from automations.engine.recorder import redact, secret_values
 from automations.engine.runner import Plan
 from automations.engine.start import answer_inline
-from automations.models import DeliveryReceipt, Status
+from automations.models import DeliveryReceipt, Execution, Status
 from connectors import jsondata, registry
 from connectors.base import EventIgnored, InboundEvent, Trigger, TriggerRejected
 
@@ -135,9 +136,21 @@ def start(plan: Plan, trigger: Trigger, output: dict[str, Any]) -> HttpResponse:
                 return JsonResponse(DUPLICATE)
             execution = services.execution_enqueue(automation=automation, trigger_output=output)
         return JsonResponse({"execution_id": execution.pk, "status": "queued"}, status=202)
-    if not _first_delivery(plan, trigger, output):
-        return JsonResponse(DUPLICATE)
-    execution, answer = answer_inline(plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT)
+    execution = None
+    if trigger.delivery_key(output) is not None:
+        # A service that delivers again may be told "duplicate" only once this event has
+        # its execution: receipt and execution are committed together, so a web process
+        # that dies mid-run leaves a running execution for recovery, never a receipt alone.
+        with transaction.atomic():
+            if not _first_delivery(plan, trigger, output):
+                return JsonResponse(DUPLICATE)
+            execution = Execution.objects.create(
+                automation=automation, status=Status.RUNNING, trigger_output=output,
+                started_at=timezone.now(),
+            )  # fmt: skip
+    execution, answer = answer_inline(
+        plan, output, timeout=settings.SYNC_RESPONSE_TIMEOUT, execution=execution
+    )
     if execution.status == Status.TIMED_OUT:
         return error(504, execution.error or "The run took too long.", execution_id=execution.pk)
     if execution.status != Status.SUCCEEDED or answer is None:

@@ -24,15 +24,22 @@ def run_inline(
 
 
 def answer_inline(
-    plan: Plan, trigger_output: Any, *, is_test: bool = False, timeout: float | None = None
+    plan: Plan,
+    trigger_output: Any,
+    *,
+    is_test: bool = False,
+    timeout: float | None = None,
+    execution: Execution | None = None,
 ) -> tuple[Execution, Any]:
     """Run now for an HTTP caller: the execution, and the Response step's answer in full
-    (``execution.response`` keeps a capped copy), or None."""
+    (``execution.response`` keeps a capped copy), or None. ``execution``, when given, was
+    written already (with its delivery receipt); otherwise it is written at the end."""
     limit = min(settings.RUN_TIME_LIMIT, timeout) if timeout else settings.RUN_TIME_LIMIT
-    execution = Execution(
-        automation=plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
-        is_test=is_test, started_at=timezone.now(),
-    )  # fmt: skip
+    if execution is None:
+        execution = Execution(
+            automation=plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
+            is_test=is_test, started_at=timezone.now(),
+        )  # fmt: skip
     runner = Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False)
     runner.run()
     return execution, runner.recorder.answer

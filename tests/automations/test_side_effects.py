@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import pytest
 
-from automations.models import Execution, Status
+from automations import services
+from automations.models import DeliveryReceipt, Execution, Status
 from connectors import registry
 from tests.automations.factories import make_project
 from tests.standins.server import Reply, Routes
 from tests.support.flows import http_automation, reply_step
+
+CONTENTSTACK_FIXTURES = Path(__file__).resolve().parents[1] / "connectors/contentstack/fixtures"
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +221,30 @@ def test_it_retries_a_contentstack_update_entry_that_stalled(
     puts = [r for r in contentstack_standin.received if r.method == "PUT"]
     assert len(puts) == 3
     assert execution.step_runs.get(step_key="cs").attempts == 3
+
+
+def test_a_deduplicated_delivery_answered_inline_keeps_its_execution_if_the_process_dies(
+    client, team, contentstack_account, faulty_connector
+):
+    """A service that delivers again is told "duplicate" only once the event has its
+    execution: a web process that dies mid-run leaves that execution for recovery."""
+    automation = services.automation_create(project=make_project(team), data={
+        "name": "Answer entries",
+        "trigger": {"connector": "contentstack", "trigger": "entry",
+                    "account": contentstack_account.pk,
+                    "config": {"event": "created", "content_type": "blog_post"}},
+        "steps": [{"key": "die", "connector": "faulty", "action": "pure_stop"},
+                  {"key": "reply", "connector": "response", "action": "respond",
+                   "config": {"body": "ok"}}],
+    })  # fmt: skip
+    automation = services.automation_activate(automation=automation)
+    automation.refresh_from_db()
+    payload = json.loads((CONTENTSTACK_FIXTURES / "entry_create.json").read_text())
+    with pytest.raises(SystemExit):
+        client.post(
+            f"/hooks/contentstack/{automation.webhook_token}/", json.dumps(payload),
+            content_type="application/json",
+            headers={"X-Switchboard-Secret": automation.get_secrets()["header_secret"]},
+        )  # fmt: skip
+    assert DeliveryReceipt.objects.filter(automation=automation).count() == 1
+    assert Execution.objects.get(automation=automation).status == Status.RUNNING
