@@ -53,7 +53,7 @@ def _slow_responder(team, url: str) -> Automation:
 
 def test_a_wait_run_answers_504_with_the_execution_id_at_the_limit(api, team, settings):
     settings.SYNC_RESPONSE_TIMEOUT = 0.5
-    with Routes({("GET", "/slow"): Reply(200, "late", delay=3)}) as server:
+    with Routes({("GET", "/slow"): Reply(200, "late", delay=5)}) as server:
         automation = _slow_responder(team, server.url + "/slow")
         started = time.monotonic()
         response = api.post(
@@ -61,7 +61,7 @@ def test_a_wait_run_answers_504_with_the_execution_id_at_the_limit(api, team, se
         )
         took = time.monotonic() - started
     assert response.status_code == 504
-    assert took < 2.5
+    assert took < 5  # answered at the limit, not when the server did
     execution = Execution.objects.get(pk=response.json()["execution_id"])
     assert execution.status == Status.TIMED_OUT
     assert execution.error
@@ -99,6 +99,13 @@ def _get_json(address: str, path: str, token: str) -> dict:
         return json.loads(answer.read())
 
 
+def wait_for(check, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_answers_504_at_the_limit_and_serves_others_meanwhile(owner, team, tmp_path):
@@ -118,18 +125,15 @@ def test_gunicorn_answers_504_at_the_limit_and_serves_others_meanwhile(owner, te
                 threading.Thread(target=lambda n=name, c=call: answers.__setitem__(n, c()))
                 for name, call in calls.items()
             ]
-            started = time.monotonic()
             for thread in threads:
                 thread.start()
-            time.sleep(0.5)
+            wait_for(lambda: len(slow.received) == 2)
             # Both slow runs are waiting on the outside server; the worker still serves.
-            quick = time.monotonic()
             with urllib.request.urlopen(f"http://{address}/healthz", timeout=5) as health:  # noqa: S310
                 assert health.status == 200
-            assert time.monotonic() - quick < 1
+            assert all(thread.is_alive() for thread in threads)
             for thread in threads:
                 thread.join()
-            took = time.monotonic() - started
             for name in calls:
                 status, headers, body = answers[name]
                 assert status == 504, (name, body)
@@ -137,4 +141,3 @@ def test_gunicorn_answers_504_at_the_limit_and_serves_others_meanwhile(owner, te
                 execution_id = json.loads(body)["execution_id"]
                 shown = _get_json(address, f"/api/v1/executions/{execution_id}/", token)
                 assert shown["status"] == Status.TIMED_OUT, name
-    assert took < 4.5
