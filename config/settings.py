@@ -359,5 +359,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Request lines of the SDK's HTTP client: noise at INFO.
         "httpx2": {"level": "WARNING"},
+        # Its version, printed by every command and process at start.
+        "axes.apps": {"level": "WARNING"},
     },
 }
