@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from automations.views import wizard
+from automations.views import sampling, wizard
 
 app_name = "wizard"
 
@@ -15,6 +15,13 @@ urlpatterns = [
     path("automations/<int:pk>/", wizard.editor, name="editor"),
     path("automations/<int:pk>/trigger/", wizard.trigger_panel, name="trigger"),
     path("automations/<int:pk>/trigger/test/", wizard.trigger_test, name="trigger-test"),
+    path("automations/<int:pk>/trigger/listen/", sampling.listen, name="trigger-listen"),
+    path(
+        "automations/<int:pk>/trigger/listen/stop/",
+        sampling.listen_stop,
+        name="trigger-listen-stop",
+    ),
+    path("automations/<int:pk>/trigger/sample/", sampling.sample_paste, name="trigger-sample"),
     path("automations/<int:pk>/delete/", wizard.automation_delete, name="delete"),
     path("automations/<int:pk>/steps/new/", wizard.step_panel, name="step-new"),
     path("automations/<int:pk>/steps/reorder/", wizard.step_reorder, name="step-reorder"),

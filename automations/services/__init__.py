@@ -25,6 +25,13 @@ from automations.services.executions import (
 )
 from automations.services.projects import project_create
 from automations.services.registration import automation_deactivate
+from automations.services.sampling import (
+    listening,
+    trigger_listen,
+    trigger_listen_stop,
+    trigger_sample_paste,
+    trigger_sample_take,
+)
 from automations.services.testing import automation_test_trigger, data_suggestions, step_test
 from automations.services.versions import automation_touch
 
@@ -48,7 +55,12 @@ __all__ = [
     "execution_prune",
     "execution_housekeeping",
     "execution_retry",
+    "listening",
     "project_create",
     "secrets_rotate",
     "step_test",
+    "trigger_listen",
+    "trigger_listen_stop",
+    "trigger_sample_paste",
+    "trigger_sample_take",
 ]

@@ -23,38 +23,18 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Membership
 from accounts.roles import Action
 from automations import definitions, documents, selectors, services
 from automations.blueprints import blueprints
 from automations.models import Automation, Project
 from automations.services.activation import sub_automations_of
+from automations.views.access import automation_for as _automation_for
+from automations.views.access import membership as _membership
 from automations.views.forms import ConfigForm, add_path_errors
 from automations.views.redirects import safe_next
 from connectors import registry
 from connectors.base import ConnectorError
 from connectors.fields import is_reference
-
-
-def _membership(request: HttpRequest, team) -> Membership:
-    membership = account_selectors.membership_get(user=request.user, team=team)
-    if membership is None:
-        raise Http404("No such automation.")
-    return membership
-
-
-def _automation_for(
-    request: HttpRequest, pk: int, *, write: bool = False, action: Action | None = None
-) -> Automation:
-    """The automation if the user is in its team (404 otherwise); writing needs
-    edit_automations, or the ``action`` given (accounts/roles.py)."""
-    automation = Automation.objects.select_related("project__team").filter(pk=pk).first()
-    if automation is None:
-        raise Http404("No such automation.")
-    membership = _membership(request, automation.project.team)
-    if write or action:
-        roles.require(membership.role, action or Action.EDIT_AUTOMATIONS)
-    return automation
 
 
 def _panel(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -201,6 +181,10 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         if posted
         else json.dumps(automation.trigger_conditions or [], indent=2),
         saved=request.GET.get("saved") == "1",
+        listening=services.listening(automation),
+        sample_text=json.dumps(automation.trigger_sample, indent=2, ensure_ascii=False)
+        if automation.trigger_sample is not None
+        else "",
     )
     if posted and not form.row_change and form.is_valid():
         conditions_text = request.POST.get("conditions", "").strip() or "[]"
