@@ -128,7 +128,7 @@ TEMPLATES = [
                 "accounts.context.navigation",
             ],
             # ``|when``: times with seconds and the time zone on every page.
-            "builtins": ["automations.templatetags.times"],
+            "builtins": ["automations.templatetags.display"],
         },
     },
 ]

@@ -4,6 +4,7 @@ The API, the wizard, the admin, tasks and management commands all come here, thr
 the names below.
 """
 
+from automations.services.accounts import account_delete_everywhere, automations_using
 from automations.services.activation import automation_activate, automation_activate_together
 from automations.services.editing import (
     automation_create,
@@ -23,7 +24,13 @@ from automations.services.executions import (
     execution_prune,
     execution_retry,
 )
-from automations.services.projects import project_create
+from automations.services.projects import (
+    automation_clone,
+    automation_rename,
+    project_create,
+    project_delete,
+    project_rename,
+)
 from automations.services.registration import automation_deactivate
 from automations.services.sampling import (
     listening,
@@ -37,17 +44,21 @@ from automations.services.versions import automation_touch
 
 __all__ = [
     "RUN_TASK",
+    "account_delete_everywhere",
     "automation_activate",
     "automation_activate_together",
+    "automation_clone",
     "automation_create",
     "automation_deactivate",
     "automation_delete",
     "automation_export",
     "automation_import",
+    "automation_rename",
     "automation_run",
     "automation_run_scheduled",
     "automation_test_trigger",
     "automation_touch",
+    "automations_using",
     "automation_update",
     "blueprint_use",
     "data_suggestions",
@@ -57,6 +68,8 @@ __all__ = [
     "execution_retry",
     "listening",
     "project_create",
+    "project_delete",
+    "project_rename",
     "secrets_rotate",
     "step_test",
     "trigger_listen",

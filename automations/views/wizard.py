@@ -25,11 +25,11 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.roles import Action
 from automations import definitions, documents, selectors, services
-from automations.blueprints import blueprints
-from automations.models import Automation, Project
+from automations.models import Automation
 from automations.services.activation import sub_automations_of
 from automations.views.access import automation_for as _automation_for
 from automations.views.access import membership as _membership
+from automations.views.accounts import with_account
 from automations.views.forms import ConfigForm, add_path_errors
 from automations.views.redirects import safe_next
 from connectors import registry
@@ -63,61 +63,6 @@ def _connector_or_none(key: str):
         return registry.get(key) if key else None
     except registry.UnknownConnector:
         return None
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    teams = account_selectors.team_list_for_user(user=request.user)
-    if not teams.exists():
-        account_services.team_ensure_for_user(user=request.user)
-    chosen = teams.filter(slug=request.GET.get("team")).first()
-    if chosen:
-        account_services.team_switch(user=request.user, team=chosen)
-    team = chosen or account_selectors.team_current(user=request.user)
-    return render(request, "automations/dashboard.html", _dashboard_context(request, team))
-
-
-def _dashboard_context(request: HttpRequest, team, **extra: Any) -> dict[str, Any]:
-    return {
-        "can": roles.abilities(_membership(request, team).role),
-        "team": team,
-        "teams": account_selectors.team_list_for_user(user=request.user),
-        "projects": selectors.project_list(team=team),
-        "automations": selectors.automation_list(team=team),
-        "blueprints": blueprints().values(),
-        **extra,
-    }
-
-
-@login_required
-@require_POST
-def automation_new(request: HttpRequest) -> HttpResponse:
-    team = account_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
-    roles.require(_membership(request, team).role, Action.EDIT_AUTOMATIONS)
-    name = request.POST.get("project_name", "").strip() or "My project"
-    project, _ = Project.objects.get_or_create(team=team, name=name)
-    template = request.POST.get("template")
-    try:
-        if template:
-            created = services.blueprint_use(project=project, key=template, created_by=request.user)
-            return redirect("wizard:editor", pk=created[-1].pk)
-        automation = services.automation_create(
-            project=project,
-            data={"name": request.POST.get("name", "")},
-            created_by=request.user,
-            partial=True,
-        )
-    except ValidationError as exc:
-        field_errors = exc.message_dict
-        context = _dashboard_context(
-            request,
-            team,
-            name_errors=field_errors.pop("name", []),
-            errors=definitions.describe_errors(field_errors, {}),
-            typed=request.POST,
-        )
-        return render(request, "automations/dashboard.html", context, status=400)
-    return redirect("wizard:editor", pk=automation.pk)
 
 
 @login_required
@@ -169,14 +114,15 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         lookup_url=_lookup_base(automation, connector),
     )
     posted = request.method == "POST"
+    accounts = _accounts(automation, connector)
     context.update(
         configured=same,
         trigger=trigger,
         form=form,
-        accounts=_accounts(automation, connector),
-        account=_int(request.POST.get("account"))
-        if posted
-        else (automation.trigger_account_id if same else None),
+        accounts=accounts,
+        account=_chosen_account(
+            request, automation.trigger_account_id if same else None, accounts
+        ),
         conditions=request.POST.get("conditions", "")
         if posted
         else json.dumps(automation.trigger_conditions or [], indent=2),
@@ -241,6 +187,20 @@ def _accounts(automation: Automation, connector) -> list:
     return list(
         account_selectors.account_list(team=automation.project.team, connector=connector.key)
     )
+
+
+def _chosen_account(request: HttpRequest, saved: int | None, accounts: list) -> int | None:
+    """The account the form shows chosen: as posted; else one just added (``?account=``,
+    from + Add New Account); else the saved one; else a connector's only account."""
+    if request.method == "POST":
+        return _int(request.POST.get("account"))
+    ids = [account.pk for account in accounts]
+    added = _int(request.GET.get("account"))
+    if added in ids:
+        return added
+    if saved is not None:
+        return saved
+    return ids[0] if len(ids) == 1 else None
 
 
 def _int(value: str | None) -> int | None:
@@ -320,13 +280,12 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         lookup_url=_lookup_base(automation, connector),
     )
     # What was chosen and typed is shown again as posted, whatever the post did.
+    accounts = _accounts(automation, connector)
     context.update(
         action=action,
         form=form,
-        accounts=_accounts(automation, connector),
-        account=_int(request.POST.get("account"))
-        if posted
-        else (step.account_id if same else None),
+        accounts=accounts,
+        account=_chosen_account(request, step.account_id if same else None, accounts),
         name=request.POST.get("name", "") if posted else (step.name if step else action.label),
         form_url=request.path,
         saved=request.GET.get("saved") == "1",
@@ -534,7 +493,8 @@ def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
             services.automation_deactivate(automation=automation, actor=request.user)
     except ValidationError as exc:
         _flash_errors(request, exc, documents.automation_definition(automation))
-    return redirect("wizard:editor", pk=pk)
+    # The Automations page switches too, and comes back to itself.
+    return redirect(safe_next(request, reverse("wizard:editor", args=[pk])))
 
 
 @login_required
@@ -608,7 +568,7 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
     }
     if request.method == "POST" and form.is_valid():
         try:
-            account_services.account_create(
+            account = account_services.account_create(
                 team=automation.project.team,
                 connector=connector.key,
                 title=request.POST.get("title", ""),
@@ -619,7 +579,7 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
             rest = add_path_errors(form, exc.message_dict, "credentials")
             context["errors"] = [m for messages in rest.values() for m in messages]
             return render(request, "automations/account_new.html", context, status=400)
-        return redirect(context["next"])
+        return redirect(with_account(context["next"], account.pk))
     return render(request, "automations/account_new.html", context)
 
 

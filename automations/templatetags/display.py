@@ -1,10 +1,11 @@
-"""Times as every page shows them: with seconds and the time zone, in TIME_ZONE.
-
-A builtin (settings.TEMPLATES), so pages need no ``{% load %}``."""
+"""Filters every page uses: times with seconds and the time zone (in TIME_ZONE), and
+JSON values shown as indented text. Builtins (settings.TEMPLATES): no ``{% load %}``."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -22,3 +23,8 @@ def when(value: datetime | None) -> str:
     if timezone.is_aware(value):
         value = timezone.localtime(value)
     return date_format(value, FORMAT)
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
