@@ -24,6 +24,7 @@ from automations.services.executions import (
     execution_prune,
     execution_retry,
 )
+from automations.services.keys import automation_update_renaming_step, help_keys, step_key_for
 from automations.services.projects import (
     automation_clone,
     automation_rename,
@@ -58,6 +59,7 @@ __all__ = [
     "automation_run_scheduled",
     "automation_test_trigger",
     "automation_touch",
+    "automation_update_renaming_step",
     "automations_using",
     "automation_update",
     "blueprint_use",
@@ -66,11 +68,13 @@ __all__ = [
     "execution_prune",
     "execution_housekeeping",
     "execution_retry",
+    "help_keys",
     "listening",
     "project_create",
     "project_delete",
     "project_rename",
     "secrets_rotate",
+    "step_key_for",
     "step_test",
     "trigger_listen",
     "trigger_listen_stop",

@@ -210,23 +210,6 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-# Paths under steps/ that are not steps.
-_RESERVED_KEYS = {"new", "reorder"}
-
-
-def _step_key(automation: Automation, name: str, fallback: str) -> str:
-    """A new step's key, from its name (``Translate`` -> ``translate``), unique here."""
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not base or not base[0].isalpha() or base in _RESERVED_KEYS:
-        base = fallback
-    base = base[:40]
-    taken = set(automation.steps.values_list("key", flat=True))
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}_{n}", n + 1
-    return key
-
-
 def _saved_panel(
     request: HttpRequest, template: str, context: dict[str, Any], url: str
 ) -> HttpResponse:
@@ -290,13 +273,15 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         form_url=request.path,
         saved=request.GET.get("saved") == "1",
         sub_automations=selectors.sub_automation_names(project_id=automation.project_id),
+        rekey=bool(request.POST.get("rekey")),
         **_suggestion_context(automation, step.key if step else None),
     )
+    _localize_help(form, services.help_keys(automation, step.key if step else None))
     if posted and not form.row_change and form.is_valid():
         definition = documents.automation_definition(automation)
         steps = definition["steps"]
         name = request.POST.get("name", "").strip()
-        new_key = step.key if step else _step_key(automation, name, action.key)
+        new_key = step.key if step else services.step_key_for(automation, name, action.key)
         item = {
             "key": new_key,
             "name": name,
@@ -308,10 +293,14 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         }
         index = next((i for i, s in enumerate(steps) if s["key"] == new_key), len(steps))
         steps[index : index + 1] = [item]
+        # Renamed, with "update references" ticked: the key follows the name.
+        if step and request.POST.get("rekey") and name:
+            new_key = services.step_key_for(automation, name, step.key, own=step.key)
         try:
-            automation = services.automation_update(
-                automation=automation, data={"steps": steps}, partial=True, actor=request.user
-            )
+            automation = services.automation_update_renaming_step(
+                automation=automation, steps=steps, old=item["key"], new=new_key,
+                actor=request.user,
+            )  # fmt: skip
         except ValidationError as exc:
             definition["steps"] = steps
             context["errors"] = _form_errors(form, exc, f"steps[{index}].config", definition)
@@ -329,6 +318,20 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
             context["test"] = _test_step(automation, new_key)
         return _saved_panel(request, "automations/panels/step.html", context, url)
     return _panel(request, "automations/panels/step.html", context)
+
+
+def _localize_help(form: ConfigForm, keys: dict[str, str]) -> None:
+    """Help texts name this automation's step keys, not the templates' examples."""
+    if not keys:
+        return
+    for field in form.fields.values():
+        if field.help_text:
+            field.help_text = _STEP_REFERENCE.sub(
+                lambda m: m[1] + keys.get(m[2], m[2]), field.help_text
+            )
+
+
+_STEP_REFERENCE = re.compile(r"(\bsteps\.)([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _suggestion_context(automation: Automation, before: str | None) -> dict[str, Any]:
