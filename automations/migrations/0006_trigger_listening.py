@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0005_execution_queue_leases'),
+        ("automations", "0005_execution_queue_leases"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='automation',
-            name='listening_until',
+            model_name="automation",
+            name="listening_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

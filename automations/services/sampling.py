@@ -34,9 +34,7 @@ def trigger_listen(*, automation: Automation) -> Automation:
     """Wait TRIGGER_LISTEN_SECONDS for the next request to the webhook URL. The plan
     (which the webhook reads) changes, so its version is bumped."""
     _http_trigger(automation)
-    automation.listening_until = timezone.now() + timedelta(
-        seconds=settings.TRIGGER_LISTEN_SECONDS
-    )
+    automation.listening_until = timezone.now() + timedelta(seconds=settings.TRIGGER_LISTEN_SECONDS)
     automation.save(update_fields=["listening_until"])
     automation_touch(automation_id=automation.pk)
     return automation
@@ -58,9 +56,9 @@ def listening(automation: Automation) -> bool:
 def trigger_sample_take(*, automation_id: int, output: dict[str, Any]) -> bool:
     """Keep an accepted delivery as the sample if the automation is still waiting for
     one. One conditional update: of two requests at once, exactly one is the sample."""
-    taken = Automation.objects.filter(
-        pk=automation_id, listening_until__gt=timezone.now()
-    ).update(listening_until=None, trigger_sample=output)
+    taken = Automation.objects.filter(pk=automation_id, listening_until__gt=timezone.now()).update(
+        listening_until=None, trigger_sample=output
+    )
     if taken:
         automation_touch(automation_id=automation_id)
     return bool(taken)

@@ -68,9 +68,7 @@ def _trigger_label(automation: Automation) -> str:
 
 
 def _team(request: HttpRequest, action: Action = Action.EDIT_AUTOMATIONS):
-    team = account_selectors.team_get_for_user(
-        user=request.user, slug=request.POST.get("team", "")
-    )
+    team = account_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
     roles.require(membership(request, team).role, action)
     return team
 

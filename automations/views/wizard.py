@@ -120,9 +120,7 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         trigger=trigger,
         form=form,
         accounts=accounts,
-        account=_chosen_account(
-            request, automation.trigger_account_id if same else None, accounts
-        ),
+        account=_chosen_account(request, automation.trigger_account_id if same else None, accounts),
         conditions=request.POST.get("conditions", "")
         if posted
         else json.dumps(automation.trigger_conditions or [], indent=2),

@@ -94,6 +94,7 @@ def test_use_case_1_from_a_blank_automation(page, ada, ada_chatgpt, openai_stand
     assert answer.json() == {"status": "sampled"}
     page.wait_for_selector("text=A request arrived")
     shot(page, "trigger-sampled")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
 
     choose_action(page, "ChatGPT", "Function Calling")
     page.fill("#step-name", "Function Calling")

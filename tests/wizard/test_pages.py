@@ -179,7 +179,10 @@ def test_another_team_cannot_touch_the_automations(client, outsider, echo):
     assert client.get(f"/automations/{echo.pk}/export/").status_code == 404
     upload = SimpleUploadedFile("e.json", b"{}")
     team = echo.project.team
-    assert client.post("/automations/import/", {"team": team.slug, "document": upload}).status_code == 404
+    assert (
+        client.post("/automations/import/", {"team": team.slug, "document": upload}).status_code
+        == 404
+    )
     assert Automation.objects.get(pk=echo.pk).name == "Echo"
 
 
