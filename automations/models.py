@@ -44,6 +44,9 @@ class Automation(EncryptedSecrets):
     trigger_config = models.JSONField(default=dict, blank=True)
     trigger_conditions = models.JSONField(default=list, blank=True)
     trigger_sample = models.JSONField(null=True, blank=True)
+    # Test Trigger waits for a real request until then: the next delivery becomes the
+    # sample (even while inactive) and starts nothing.
+    listening_until = models.DateTimeField(null=True, blank=True, editable=False)
     # State the trigger keeps with the outside service (a registered webhook's uid).
     trigger_state = models.JSONField(default=dict, blank=True)
     # Why the last registration with the service failed (shown until one succeeds).

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from accounts import roles
@@ -34,6 +34,19 @@ def automation_list(*, team: Team, project_id: int | None = None) -> QuerySet[Au
     return automations.order_by("project__name", "name")
 
 
+def automation_overview(*, team: Team) -> QuerySet[Automation]:
+    """The Automations page's rows: each with its last run's id, time and status, in one
+    query whatever the number of automations."""
+    last = Execution.objects.filter(automation=OuterRef("pk"), parent__isnull=True).order_by(
+        "-created_at", "-pk"
+    )
+    return automation_list(team=team).annotate(
+        last_run_id=Subquery(last.values("pk")[:1]),
+        last_run_at=Subquery(last.values("created_at")[:1]),
+        last_run_status=Subquery(last.values("status")[:1]),
+    )
+
+
 def automation_get(*, team: Team, pk: int) -> Automation:
     automation = (
         Automation.objects.filter(project__team=team, pk=pk).select_related("project").first()
@@ -51,6 +64,7 @@ def execution_list(
     since: datetime | None = None,
     until: datetime | None = None,
     top_level_only: bool = False,
+    is_test: bool | None = None,
 ) -> QuerySet[Execution]:
     executions = Execution.objects.filter(automation__project__team=team).select_related(
         "automation"
@@ -65,6 +79,8 @@ def execution_list(
         executions = executions.filter(created_at__lt=until)
     if top_level_only:
         executions = executions.filter(parent__isnull=True)
+    if is_test is not None:
+        executions = executions.filter(is_test=is_test)
     return executions.order_by("-created_at", "-pk")
 
 

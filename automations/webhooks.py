@@ -2,7 +2,10 @@
 
 Every refusal answers with a JSON error and a precise status, and none of them creates
 an execution: unknown token 404, inactive 409, wrong key 401, too large 413, bad JSON
-400, wrong method 405. ``automations.middleware.HooksMiddleware`` adds what every answer
+400, wrong method 405. While Test Trigger waits for a request (``listening_until``),
+the next one that passes the same checks, even to an inactive automation, becomes the
+trigger sample and is answered ``{"status": "sampled"}``: it starts nothing.
+``automations.middleware.HooksMiddleware`` adds what every answer
 under /hooks/ carries (its sandbox headers, the hooks host, a 503 when the database is
 down).
 """
@@ -77,11 +80,13 @@ def _read_body(request: HttpRequest, limit: int) -> bytes:
 
 
 def accept_event(
-    plan: Plan, trigger: Trigger, event: InboundEvent
+    plan: Plan, trigger: Trigger, event: InboundEvent, *, sampling: bool = False
 ) -> dict[str, Any] | HttpResponse:
-    """Run the trigger's checks; the trigger output, or the answer that refuses it."""
+    """Run the trigger's checks; the trigger output, or the answer that refuses it.
+    ``sampling``: Test Trigger is waiting for this event, so an inactive automation
+    takes it too (as its sample; see receive)."""
     automation = plan.automation
-    if not automation.active:
+    if not automation.active and not sampling:
         return error(409, f"The automation {automation.name!r} is not active.")
     try:
         account = account_selectors.account_for_run(
@@ -182,9 +187,16 @@ def receive(request: HttpRequest, token: str, delivery: str) -> HttpResponse:
     event = read_event(request)
     if isinstance(event, HttpResponse):
         return event
-    output = accept_event(plan, trigger, event)
+    sampling = services.listening(plan.automation)
+    output = accept_event(plan, trigger, event, sampling=sampling)
     if isinstance(output, HttpResponse):
         return output
+    if sampling:
+        if services.trigger_sample_take(automation_id=plan.automation.pk, output=output):
+            return JsonResponse({"status": "sampled"})
+        # Another request was the sample a moment ago: this one is an ordinary event.
+        if not plan.automation.active:
+            return error(409, f"The automation {plan.automation.name!r} is not active.")
     return start(plan, trigger, output)
 
 

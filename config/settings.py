@@ -127,6 +127,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context.navigation",
             ],
+            # ``|when``: times with seconds and the time zone on every page.
+            "builtins": ["automations.templatetags.display"],
         },
     },
 ]
@@ -296,6 +298,8 @@ SPECTACULAR_SETTINGS = {
 SYNC_RESPONSE_TIMEOUT = env.float("SYNC_RESPONSE_TIMEOUT", default=30.0)
 RUN_TIME_LIMIT = env.float("RUN_TIME_LIMIT", default=600.0)
 MAX_WEBHOOK_BODY = env.int("MAX_WEBHOOK_BODY", default=3 * 1024 * 1024)
+# Test Trigger's wait for a real request to the webhook URL.
+TRIGGER_LISTEN_SECONDS = env.int("TRIGGER_LISTEN_SECONDS", default=300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_WEBHOOK_BODY + 1024
 STEP_OUTPUT_MAX_BYTES = env.int("STEP_OUTPUT_MAX_BYTES", default=256 * 1024)
 # Each value a field's template renders, and the time one field may take to render.

@@ -4,6 +4,7 @@ The API, the wizard, the admin, tasks and management commands all come here, thr
 the names below.
 """
 
+from automations.services.accounts import account_delete_everywhere, automations_using
 from automations.services.activation import automation_activate, automation_activate_together
 from automations.services.editing import (
     automation_create,
@@ -27,15 +28,31 @@ from automations.services.failures import (
     automation_on_failure_set,
     execution_failure_handle,
 )
-from automations.services.projects import project_create
+from automations.services.keys import automation_update_renaming_step, help_keys, step_key_for
+from automations.services.projects import (
+    automation_clone,
+    automation_rename,
+    project_create,
+    project_delete,
+    project_rename,
+)
 from automations.services.registration import automation_deactivate
+from automations.services.sampling import (
+    listening,
+    trigger_listen,
+    trigger_listen_stop,
+    trigger_sample_paste,
+    trigger_sample_take,
+)
 from automations.services.testing import automation_test_trigger, data_suggestions, step_test
 from automations.services.versions import automation_touch
 
 __all__ = [
     "RUN_TASK",
+    "account_delete_everywhere",
     "automation_activate",
     "automation_activate_together",
+    "automation_clone",
     "automation_create",
     "automation_deactivate",
     "automation_delete",
@@ -43,10 +60,13 @@ __all__ = [
     "automation_on_failure_set",
     "execution_failure_handle",
     "automation_import",
+    "automation_rename",
     "automation_run",
     "automation_run_scheduled",
     "automation_test_trigger",
     "automation_touch",
+    "automation_update_renaming_step",
+    "automations_using",
     "automation_update",
     "blueprint_use",
     "data_suggestions",
@@ -54,7 +74,16 @@ __all__ = [
     "execution_prune",
     "execution_housekeeping",
     "execution_retry",
+    "help_keys",
+    "listening",
     "project_create",
+    "project_delete",
+    "project_rename",
     "secrets_rotate",
+    "step_key_for",
     "step_test",
+    "trigger_listen",
+    "trigger_listen_stop",
+    "trigger_sample_paste",
+    "trigger_sample_take",
 ]

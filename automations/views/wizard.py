@@ -23,39 +23,19 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.models import Membership
 from accounts.roles import Action
 from automations import definitions, documents, selectors, services
-from automations.blueprints import blueprints
-from automations.models import Automation, Project
+from automations.models import Automation
 from automations.services.activation import sub_automations_of
+from automations.views.access import automation_for as _automation_for
+from automations.views.access import membership as _membership
+from automations.views.accounts import with_account
 from automations.views.execution_log import log_entries
 from automations.views.forms import ConfigForm, add_path_errors
 from automations.views.redirects import safe_next
 from connectors import registry
 from connectors.base import ConnectorError
 from connectors.fields import is_reference
-
-
-def _membership(request: HttpRequest, team) -> Membership:
-    membership = account_selectors.membership_get(user=request.user, team=team)
-    if membership is None:
-        raise Http404("No such automation.")
-    return membership
-
-
-def _automation_for(
-    request: HttpRequest, pk: int, *, write: bool = False, action: Action | None = None
-) -> Automation:
-    """The automation if the user is in its team (404 otherwise); writing needs
-    edit_automations, or the ``action`` given (accounts/roles.py)."""
-    automation = Automation.objects.select_related("project__team").filter(pk=pk).first()
-    if automation is None:
-        raise Http404("No such automation.")
-    membership = _membership(request, automation.project.team)
-    if write or action:
-        roles.require(membership.role, action or Action.EDIT_AUTOMATIONS)
-    return automation
 
 
 def _panel(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -85,61 +65,6 @@ def _connector_or_none(key: str):
         return registry.get(key) if key else None
     except registry.UnknownConnector:
         return None
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    teams = account_selectors.team_list_for_user(user=request.user)
-    if not teams.exists():
-        account_services.team_ensure_for_user(user=request.user)
-    chosen = teams.filter(slug=request.GET.get("team")).first()
-    if chosen:
-        account_services.team_switch(user=request.user, team=chosen)
-    team = chosen or account_selectors.team_current(user=request.user)
-    return render(request, "automations/dashboard.html", _dashboard_context(request, team))
-
-
-def _dashboard_context(request: HttpRequest, team, **extra: Any) -> dict[str, Any]:
-    return {
-        "can": roles.abilities(_membership(request, team).role),
-        "team": team,
-        "teams": account_selectors.team_list_for_user(user=request.user),
-        "projects": selectors.project_list(team=team),
-        "automations": selectors.automation_list(team=team),
-        "blueprints": blueprints().values(),
-        **extra,
-    }
-
-
-@login_required
-@require_POST
-def automation_new(request: HttpRequest) -> HttpResponse:
-    team = account_selectors.team_get_for_user(user=request.user, slug=request.POST.get("team", ""))
-    roles.require(_membership(request, team).role, Action.EDIT_AUTOMATIONS)
-    name = request.POST.get("project_name", "").strip() or "My project"
-    project, _ = Project.objects.get_or_create(team=team, name=name)
-    template = request.POST.get("template")
-    try:
-        if template:
-            created = services.blueprint_use(project=project, key=template, created_by=request.user)
-            return redirect("wizard:editor", pk=created[-1].pk)
-        automation = services.automation_create(
-            project=project,
-            data={"name": request.POST.get("name", "")},
-            created_by=request.user,
-            partial=True,
-        )
-    except ValidationError as exc:
-        field_errors = exc.message_dict
-        context = _dashboard_context(
-            request,
-            team,
-            name_errors=field_errors.pop("name", []),
-            errors=definitions.describe_errors(field_errors, {}),
-            typed=request.POST,
-        )
-        return render(request, "automations/dashboard.html", context, status=400)
-    return redirect("wizard:editor", pk=automation.pk)
 
 
 @login_required
@@ -191,18 +116,21 @@ def trigger_panel(request: HttpRequest, pk: int) -> HttpResponse:
         lookup_url=_lookup_base(automation, connector),
     )
     posted = request.method == "POST"
+    accounts = _accounts(automation, connector)
     context.update(
         configured=same,
         trigger=trigger,
         form=form,
-        accounts=_accounts(automation, connector),
-        account=_int(request.POST.get("account"))
-        if posted
-        else (automation.trigger_account_id if same else None),
+        accounts=accounts,
+        account=_chosen_account(request, automation.trigger_account_id if same else None, accounts),
         conditions=request.POST.get("conditions", "")
         if posted
         else json.dumps(automation.trigger_conditions or [], indent=2),
         saved=request.GET.get("saved") == "1",
+        listening=services.listening(automation),
+        sample_text=json.dumps(automation.trigger_sample, indent=2, ensure_ascii=False)
+        if automation.trigger_sample is not None
+        else "",
     )
     if posted and not form.row_change and form.is_valid():
         conditions_text = request.POST.get("conditions", "").strip() or "[]"
@@ -261,28 +189,25 @@ def _accounts(automation: Automation, connector) -> list:
     )
 
 
+def _chosen_account(request: HttpRequest, saved: int | None, accounts: list) -> int | None:
+    """The account the form shows chosen: as posted; else one just added (``?account=``,
+    from + Add New Account); else the saved one; else a connector's only account."""
+    if request.method == "POST":
+        return _int(request.POST.get("account"))
+    ids = [account.pk for account in accounts]
+    added = _int(request.GET.get("account"))
+    if added in ids:
+        return added
+    if saved is not None:
+        return saved
+    return ids[0] if len(ids) == 1 else None
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value else None
     except ValueError:
         return None
-
-
-# Paths under steps/ that are not steps.
-_RESERVED_KEYS = {"new", "reorder"}
-
-
-def _step_key(automation: Automation, name: str, fallback: str) -> str:
-    """A new step's key, from its name (``Translate`` -> ``translate``), unique here."""
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not base or not base[0].isalpha() or base in _RESERVED_KEYS:
-        base = fallback
-    base = base[:40]
-    taken = set(automation.steps.values_list("key", flat=True))
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}_{n}", n + 1
-    return key
 
 
 def _saved_panel(
@@ -344,24 +269,25 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         lookup_url=_lookup_base(automation, connector),
     )
     # What was chosen and typed is shown again as posted, whatever the post did.
+    accounts = _accounts(automation, connector)
     context.update(
         action=action,
         form=form,
-        accounts=_accounts(automation, connector),
-        account=_int(request.POST.get("account"))
-        if posted
-        else (step.account_id if same else None),
+        accounts=accounts,
+        account=_chosen_account(request, step.account_id if same else None, accounts),
         name=request.POST.get("name", "") if posted else (step.name if step else action.label),
         form_url=request.path,
         saved=request.GET.get("saved") == "1",
         sub_automations=selectors.sub_automation_names(project_id=automation.project_id),
+        rekey=bool(request.POST.get("rekey")),
         **_suggestion_context(automation, step.key if step else None),
     )
+    _localize_help(form, services.help_keys(automation, step.key if step else None))
     if posted and not form.row_change and form.is_valid():
         definition = documents.automation_definition(automation)
         steps = definition["steps"]
         name = request.POST.get("name", "").strip()
-        new_key = step.key if step else _step_key(automation, name, action.key)
+        new_key = step.key if step else services.step_key_for(automation, name, action.key)
         item = {
             "key": new_key,
             "name": name,
@@ -373,10 +299,14 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         }
         index = next((i for i, s in enumerate(steps) if s["key"] == new_key), len(steps))
         steps[index : index + 1] = [item]
+        # Renamed, with "update references" ticked: the key follows the name.
+        if step and request.POST.get("rekey") and name:
+            new_key = services.step_key_for(automation, name, step.key, own=step.key)
         try:
-            automation = services.automation_update(
-                automation=automation, data={"steps": steps}, partial=True, actor=request.user
-            )
+            automation = services.automation_update_renaming_step(
+                automation=automation, steps=steps, old=item["key"], new=new_key,
+                actor=request.user,
+            )  # fmt: skip
         except ValidationError as exc:
             definition["steps"] = steps
             context["errors"] = _form_errors(form, exc, f"steps[{index}].config", definition)
@@ -394,6 +324,20 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
             context["test"] = _test_step(automation, new_key)
         return _saved_panel(request, "automations/panels/step.html", context, url)
     return _panel(request, "automations/panels/step.html", context)
+
+
+def _localize_help(form: ConfigForm, keys: dict[str, str]) -> None:
+    """Help texts name this automation's step keys, not the templates' examples."""
+    if not keys:
+        return
+    for field in form.fields.values():
+        if field.help_text:
+            field.help_text = _STEP_REFERENCE.sub(
+                lambda m: m[1] + keys.get(m[2], m[2]), field.help_text
+            )
+
+
+_STEP_REFERENCE = re.compile(r"(\bsteps\.)([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _suggestion_context(automation: Automation, before: str | None) -> dict[str, Any]:
@@ -558,7 +502,8 @@ def switch(request: HttpRequest, pk: int, on: bool) -> HttpResponse:
             services.automation_deactivate(automation=automation, actor=request.user)
     except ValidationError as exc:
         _flash_errors(request, exc, documents.automation_definition(automation))
-    return redirect("wizard:editor", pk=pk)
+    # The Automations page switches too, and comes back to itself.
+    return redirect(safe_next(request, reverse("wizard:editor", args=[pk])))
 
 
 @login_required
@@ -632,7 +577,7 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
     }
     if request.method == "POST" and form.is_valid():
         try:
-            account_services.account_create(
+            account = account_services.account_create(
                 team=automation.project.team,
                 connector=connector.key,
                 title=request.POST.get("title", ""),
@@ -643,7 +588,7 @@ def account_new(request: HttpRequest, pk: int, connector_key: str) -> HttpRespon
             rest = add_path_errors(form, exc.message_dict, "credentials")
             context["errors"] = [m for messages in rest.values() for m in messages]
             return render(request, "automations/account_new.html", context, status=400)
-        return redirect(context["next"])
+        return redirect(with_account(context["next"], account.pk))
     return render(request, "automations/account_new.html", context)
 
 

@@ -84,7 +84,23 @@ def test_it_redirects_to_the_editor_after_saving(member, automation, openai_stan
         },
     )
     assert response.status_code == 302
-    assert response["Location"] == f"/automations/{automation.pk}/"
+    # This site's page, told which account was added.
+    assert response["Location"].startswith(f"/automations/{automation.pk}/?account=")
+
+
+@pytest.mark.parametrize("next_url", HOSTILE)
+def test_the_accounts_page_never_redirects_off_site(member, openai_standin, next_url):
+    response = member.post(
+        f"/accounts/new/chatgpt/?next={quote(next_url)}",
+        {
+            "title": f"GPT {HOSTILE.index(next_url)}",
+            "api_key": openai_standin.api_key,
+            "organization_id": "org-standin",
+            "base_url": openai_standin.base_url,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/?account=")
 
 
 def test_it_keeps_a_next_of_this_site(member, automation):

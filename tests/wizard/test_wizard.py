@@ -192,7 +192,8 @@ def test_add_new_account_never_redirects_off_site(member, automation, openai_sta
         "title": f"GPT {len(next_url)}", "api_key": openai_standin.api_key, "organization_id": "org-standin",
         "base_url": openai_standin.base_url})  # fmt: skip
     assert response.status_code == 302
-    assert response["Location"] == f"/automations/{automation.pk}/"
+    # Back on this site, told which account was added (it is then chosen).
+    assert response["Location"].startswith(f"/automations/{automation.pk}/?account=")
 
 
 def test_add_new_account_shows_a_rejected_key_beside_its_field(member, automation, openai_standin):

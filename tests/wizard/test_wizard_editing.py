@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from automations import services
 from automations.models import Automation
 from tests.automations.factories import make_project
 from tests.support.flows import http_automation, reply_step, sub_automation
@@ -176,3 +177,49 @@ def test_suggestions_never_show_python_type_names(member, automation):
     automation.save()
     page = member.get(f"/automations/{automation.pk}/steps/second/").content.decode()
     assert "NoneType" not in page and "steps.first" in page and "First" in page
+
+
+def test_renaming_a_step_can_update_its_key_and_the_references_to_it(member, automation):
+    automation.steps.filter(key="first").update(sample_output={"text": "kept"})
+    response = member.post(f"/automations/{automation.pk}/steps/first/", {
+        "connector": "response", "action": "respond", "name": "Greeting",
+        "body": "{{ trigger.body.text }}", "rekey": "1",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()
+    assert response["Location"] == f"/automations/{automation.pk}/steps/greeting/?saved=1"
+    assert [s.key for s in automation.steps.all()] == ["greeting", "second"]
+    assert automation.steps.get(key="second").config["body"] == "{{ steps.greeting }}"
+    assert automation.steps.get(key="greeting").sample_output == {"text": "kept"}
+
+
+def test_renaming_a_step_without_the_box_keeps_its_key(member, automation):
+    member.post(f"/automations/{automation.pk}/steps/first/", {
+        "connector": "response", "action": "respond", "name": "Greeting",
+        "body": "{{ trigger.body.text }}",
+    })  # fmt: skip
+    assert [s.key for s in automation.steps.all()] == ["first", "second"]
+    assert automation.steps.get(key="first").name == "Greeting"
+
+
+def test_a_refused_rename_changes_nothing(member, automation):
+    page = member.post(f"/automations/{automation.pk}/steps/first/", {
+        "connector": "response", "action": "respond", "name": "Greeting",
+        "body": "{{ steps.nowhere }}", "rekey": "1",
+    }).content.decode()  # fmt: skip
+    assert 'role="alert"' in page or "errorlist" in page
+    assert [s.key for s in automation.steps.all()] == ["first", "second"]
+    assert automation.steps.get(key="second").config["body"] == "{{ steps.first }}"
+
+
+def test_help_texts_name_this_automations_step_keys(member, team, chatgpt_account):
+    automation = services.automation_create(project=make_project(team), data={
+        "name": "Mine", "trigger": {"connector": "http", "trigger": "request", "config": {}},
+        "steps": [{"key": "pick", "name": "Pick", "connector": "chatgpt",
+                   "action": "function_calling", "account": chatgpt_account.pk,
+                   "config": {"model": "gpt-4o-mini", "sub_automations": []}}],
+    }, partial=True)  # fmt: skip
+    page = member.get(
+        f"/automations/{automation.pk}/steps/new/?connector=sub_automation&action=run"
+    ).content.decode()
+    assert "steps.pick.function_name" in page
+    assert "steps.choose" not in page

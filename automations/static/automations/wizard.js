@@ -1,6 +1,6 @@
 // The wizard's few behaviours that need a browser: warn before leaving unsaved changes,
-// insert Suggested Data Elements at the cursor, filter them, copy the webhook URL, and
-// reorder steps by dragging. Everything else is plain forms and htmx swaps.
+// insert Suggested Data Elements at the cursor, filter them, and reorder steps by
+// dragging (copy buttons are site.js's). Everything else is plain forms and htmx swaps.
 (function () {
   "use strict";
   var dirty = false;
@@ -41,13 +41,6 @@
   document.addEventListener("click", function (event) {
     var element = event.target.closest(".data-element");
     if (element) insert(element.dataset.reference);
-    var copy = event.target.closest("[data-copy]");
-    if (copy) {
-      var source = document.querySelector(copy.dataset.copy);
-      navigator.clipboard.writeText(source.value || source.textContent.trim()).then(function () {
-        copy.textContent = "Copied";
-      }, function () { copy.textContent = "Select and copy"; });
-    }
   });
 
   function insert(reference) {
