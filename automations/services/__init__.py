@@ -29,7 +29,11 @@ from automations.services.failures import (
 )
 from automations.services.projects import project_create
 from automations.services.registration import automation_deactivate
-from automations.services.testing import automation_test_trigger, data_suggestions, step_test
+from automations.services.testing import (
+    automation_test_trigger,
+    data_suggestions,
+    step_test,
+)
 from automations.services.versions import automation_touch
 
 __all__ = [

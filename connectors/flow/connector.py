@@ -33,7 +33,7 @@ class IfAction(_FlowAction):
     fields = (
         f.Field("match", "Match", type=f.CHOICE, default="all", required=False,
                 choices=(("all", "All conditions"), ("any", "Any condition"))),
-        f.Field("conditions", "Conditions", type=f.JSON,
+        f.Field("conditions", "Conditions", type=f.CONDITIONS,
                 help="Rows of path (trigger.… or steps.<key>.…), operator and value, as "
                 "in the trigger's conditions."),
     )  # fmt: skip
