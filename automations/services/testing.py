@@ -93,10 +93,11 @@ def step_test(*, automation: Automation, key: str) -> Execution:
         data = {"trigger": automation.trigger_sample or {}, "steps": samples}
         loop = first_iteration(scope.loops, data)
         if loop is None and "loop." in config_text:
-            raise ValidationError({"step": (
+            message = (
                 "This step uses the loop's item, and the loop's items have no first item in "
                 "the samples: test the trigger (or the step the items come from) first."
-            )})  # fmt: skip
+            )
+            raise ValidationError({"step": message})
     # Only this step runs; the earlier ones lend their samples.
     execution = Execution(
         automation=automation, status=Status.RUNNING, is_test=True,

@@ -15,11 +15,19 @@ from tests.automations.flow.helpers import condition, definition, flow_step, rep
 pytestmark = pytest.mark.django_db
 
 STEPS = [
-    flow_step("route", "if", {"conditions": [condition("trigger.body.lang", "equals", "en")]},
-              then=[reply("English", key="english")]),
-    flow_step("each", "for_each", {"items": "{{ trigger.body.tags }}"},
-              do=[flow_step("shout", "transform", {"value": "{{ loop.item }}!"})]),
-]  # fmt: skip
+    flow_step(
+        "route",
+        "if",
+        {"conditions": [condition("trigger.body.lang", "equals", "en")]},
+        then=[reply("English", key="english")],
+    ),
+    flow_step(
+        "each",
+        "for_each",
+        {"items": "{{ trigger.body.tags }}"},
+        do=[flow_step("shout", "transform", {"value": "{{ loop.item }}!"})],
+    ),
+]
 
 
 @pytest.fixture
@@ -87,11 +95,18 @@ def test_it_edits_a_nested_step_where_it_sits(editor, automation):
 
 
 def test_editing_a_branch_keeps_the_steps_it_holds(editor, automation):
-    editor.post(f"/automations/{automation.pk}/steps/route/", {
-        "connector": "flow", "action": "if", "name": "Route", "match": "any",
-        "conditions__0__path": "trigger.body.lang", "conditions__0__operator": "equals",
-        "conditions__0__value": "de",
-    })  # fmt: skip
+    editor.post(
+        f"/automations/{automation.pk}/steps/route/",
+        {
+            "connector": "flow",
+            "action": "if",
+            "name": "Route",
+            "match": "any",
+            "conditions__0__path": "trigger.body.lang",
+            "conditions__0__operator": "equals",
+            "conditions__0__value": "de",
+        },
+    )
     route = automation.steps.get(key="route")
     assert route.config["match"] == "any"
     assert place(automation.steps.get(key="english")) == ("route", "then", 0)
@@ -108,15 +123,24 @@ def test_a_branch_that_still_holds_steps_cannot_become_another_action(editor, au
 
 
 def test_it_saves_a_branch_s_conditions_typed_as_rows(editor, automation):
-    editor.post(f"/automations/{automation.pk}/steps/route/", {
-        "connector": "flow", "action": "if", "name": "Route", "match": "all",
-        "conditions__0__path": "trigger.body.lang", "conditions__0__operator": "equals",
-        "conditions__0__value": "fr",
-        "conditions__1__path": "trigger.body.draft", "conditions__1__operator": "is_empty",
-        "conditions__1__value": "",
-        "conditions__2__path": "", "conditions__2__operator": "equals",
-        "conditions__2__value": "",
-    })  # fmt: skip
+    editor.post(
+        f"/automations/{automation.pk}/steps/route/",
+        {
+            "connector": "flow",
+            "action": "if",
+            "name": "Route",
+            "match": "all",
+            "conditions__0__path": "trigger.body.lang",
+            "conditions__0__operator": "equals",
+            "conditions__0__value": "fr",
+            "conditions__1__path": "trigger.body.draft",
+            "conditions__1__operator": "is_empty",
+            "conditions__1__value": "",
+            "conditions__2__path": "",
+            "conditions__2__operator": "equals",
+            "conditions__2__value": "",
+        },
+    )
     assert automation.steps.get(key="route").config["conditions"] == [
         {"path": "trigger.body.lang", "operator": "equals", "value": "fr"},
         {"path": "trigger.body.draft", "operator": "is_empty", "value": ""},
@@ -131,21 +155,34 @@ def test_the_conditions_editor_shows_rows_with_the_operators(editor, automation)
 
 
 def test_adding_a_condition_row_saves_nothing(editor, automation):
-    html = editor.post(f"/automations/{automation.pk}/steps/route/", {
-        "connector": "flow", "action": "if", "name": "Changed", "add_row": "conditions",
-        "conditions__0__path": "trigger.body.lang", "conditions__0__operator": "equals",
-        "conditions__0__value": "en",
-    }).content.decode()  # fmt: skip
+    html = editor.post(
+        f"/automations/{automation.pk}/steps/route/",
+        {
+            "connector": "flow",
+            "action": "if",
+            "name": "Changed",
+            "add_row": "conditions",
+            "conditions__0__path": "trigger.body.lang",
+            "conditions__0__operator": "equals",
+            "conditions__0__value": "en",
+        },
+    ).content.decode()
     assert 'name="conditions__1__path"' in html
     assert automation.steps.get(key="route").name == ""
 
 
 def test_a_condition_error_shows_beside_the_conditions(editor, automation):
-    html = editor.post(f"/automations/{automation.pk}/steps/route/", {
-        "connector": "flow", "action": "if", "name": "Route",
-        "conditions__0__path": "steps.shout.x", "conditions__0__operator": "equals",
-        "conditions__0__value": "a",
-    }).content.decode()  # fmt: skip
+    html = editor.post(
+        f"/automations/{automation.pk}/steps/route/",
+        {
+            "connector": "flow",
+            "action": "if",
+            "name": "Route",
+            "conditions__0__path": "steps.shout.x",
+            "conditions__0__operator": "equals",
+            "conditions__0__value": "a",
+        },
+    ).content.decode()
     assert "does not come before this step" in html
     assert automation.steps.get(key="route").config["conditions"][0]["value"] == "en"
 
@@ -167,8 +204,11 @@ def test_deleting_a_loop_says_its_steps_go_with_it(editor, automation):
 
 def test_the_step_list_offers_add_step_inside_each_list(editor, automation):
     html = editor.get(f"/automations/{automation.pk}/").content.decode()
-    for query in ("parent=route&amp;branch=then", "parent=route&amp;branch=else",
-                  "parent=each&amp;branch=do"):  # fmt: skip
+    for query in (
+        "parent=route&amp;branch=then",
+        "parent=route&amp;branch=else",
+        "parent=each&amp;branch=do",
+    ):
         assert f"/automations/{automation.pk}/steps/new/?{query}" in html
     assert f'href="/automations/{automation.pk}/steps/shout/"' in html
 
@@ -248,8 +288,11 @@ def test_a_viewer_may_not_write(client, viewer, automation, url, data):
     client.force_login(viewer)
     assert client.post(url.format(pk=automation.pk), data).status_code == 403
     assert sorted(automation.steps.values_list("key", flat=True)) == [
-        "each", "english", "route", "shout",
-    ]  # fmt: skip
+        "each",
+        "english",
+        "route",
+        "shout",
+    ]
 
 
 def test_a_viewer_sees_nested_steps_without_add_or_delete(client, viewer, automation):
@@ -278,3 +321,19 @@ def test_another_team_gets_404_on_reads(client, outsider, automation, url):
 def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(client, automation, url):
     response = client.post(url.format(pk=automation.pk))
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_an_error_in_a_nested_step_names_where_it_is(editor, team):
+    chat = {
+        "key": "chat",
+        "name": "Translate",
+        "connector": "chatgpt",
+        "action": "chat",
+        "config": {"messages": [{"role": "user", "content": "hi"}]},
+    }
+    steps = [flow_step("route", "if", {"conditions": []}, then=[chat])]
+    automation = services.automation_create(
+        project=make_project(team), data=definition(steps), partial=True
+    )
+    response = editor.post(f"/automations/{automation.pk}/activate/", follow=True)
+    assert "Step 1 › then 1 (Translate) - Account is required" in response.content.decode()

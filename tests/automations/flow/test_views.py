@@ -67,8 +67,10 @@ def test_the_editor_lists_nested_steps_indented_with_their_own_pages(client, own
 def test_the_editor_saves_a_nested_step_where_it_sits(client, owner, team):
     target = automation(team, STEPS)
     client.force_login(owner)
-    client.post(f"/automations/{target.pk}/steps/big/",
-                {"connector": "flow", "action": "transform", "name": "Big", "value": "x"})  # fmt: skip
+    client.post(
+        f"/automations/{target.pk}/steps/big/",
+        {"connector": "flow", "action": "transform", "name": "Big", "value": "x"},
+    )
     big = target.steps.get(key="big")
     assert (big.parent.key, big.branch, big.config) == ("route", "then", {"value": "x"})
 
