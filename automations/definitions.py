@@ -467,7 +467,8 @@ def _check_branch_conditions(
     config["conditions"] = rows
 
 
-_STEP_PATH = re.compile(r"^steps\[(\d+)\](?:\.(\w+))?(?:\.(\w+))?")
+_STEP_PATH = re.compile(r"^steps\[(\d+)\]((?:\.(?:then|else|do)\[\d+\])*)(?:\.(\w+))?(?:\.(\w+))?")
+_NESTED_PART = re.compile(r"\.(then|else|do)\[(\d+)\]")
 _PART_LABELS = {"account": "Account", "key": "Key", "name": "Name", "max_attempts": "Attempts"}
 
 
@@ -485,6 +486,12 @@ def _field_label(operation: Operation | None, key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def _nth_step(steps: Any, index: int) -> dict[str, Any]:
+    if isinstance(steps, list) and index < len(steps) and isinstance(steps[index], dict):
+        return steps[index]
+    return {}
+
+
 def describe_error(path: str, message: str, data: dict[str, Any]) -> str:
     """One validation error in the user's words: ``steps[1].account: is required``
     becomes "Step 2 (Function Calling) - Account is required"."""
@@ -494,10 +501,15 @@ def describe_error(path: str, message: str, data: dict[str, Any]) -> str:
         return "Add a trigger first."
     match = _STEP_PATH.match(path)
     if match:
-        index, part, key = int(match.group(1)), match.group(2), match.group(3)
-        steps = data.get("steps") or []
-        step = steps[index] if index < len(steps) and isinstance(steps[index], dict) else {}
-        title = f"Step {index + 1}" + (f" ({step['name']})" if step.get("name") else "")
+        index, nested = int(match.group(1)), match.group(2)
+        part, key = match.group(3), match.group(4)
+        step = _nth_step(data.get("steps"), index)
+        title = f"Step {index + 1}"
+        # A nested step: "Step 2 › then 1", named after the innermost step.
+        for name, number in _NESTED_PART.findall(nested):
+            step = _nth_step(step.get(name), int(number))
+            title += f" › {name} {int(number) + 1}"
+        title += f" ({step['name']})" if step.get("name") else ""
         if part == "connector" and not step.get("connector"):
             return f"{title} - Choose a connector."
         if part == "config" and key:

@@ -15,6 +15,8 @@ from automations.models import Automation, Step
 from connectors import registry
 
 FORMAT = "switchboard/automation@1"
+# The nested lists a step may hold, in the order they run.
+LISTS = ("then", "else", "do")
 
 
 def _title(account, team_id: int) -> str | None:
@@ -78,8 +80,42 @@ def walk_steps(steps: Any) -> Iterator[dict[str, Any]]:
         if not isinstance(step, dict):
             continue
         yield step
-        for name in ("then", "else", "do"):
+        for name in LISTS:
             yield from walk_steps(step.get(name))
+
+
+def step_place(
+    steps: list[Any], key: str, path: str = "steps"
+) -> tuple[list[Any], int, str] | None:
+    """Where the step ``key`` sits in a definition's tree: the list that holds it, its
+    index there and its JSON path (``steps[2].then[0]``); None when there is none."""
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        here = f"{path}[{index}]"
+        if step.get("key") == key:
+            return steps, index, here
+        for name in LISTS:
+            if isinstance(step.get(name), list):
+                found = step_place(step[name], key, f"{here}.{name}")
+                if found:
+                    return found
+    return None
+
+
+def branch_place(steps: list[Any], parent: str, branch: str) -> tuple[list[Any], str] | None:
+    """The list ``branch`` (then, else, do) of the step ``parent`` and its JSON path, made
+    if the step holds such a list but has no steps in it yet; None when it holds none."""
+    found = step_place(steps, parent)
+    if found is None:
+        return None
+    holder_list, index, path = found
+    holder = holder_list[index]
+    if branch not in nested_names(holder.get("connector", ""), holder.get("action", "")):
+        return None
+    if not isinstance(holder.get(branch), list):
+        holder[branch] = []
+    return holder[branch], f"{path}.{branch}"
 
 
 def document_definition(document: Any) -> tuple[dict[str, Any], dict[str, str]]:

@@ -12,7 +12,9 @@ from django.http import Http404
 from accounts import roles
 from accounts import selectors as account_selectors
 from accounts.models import Team
+from automations import documents
 from automations.engine.runner import step_tree
+from automations.engine.scope import Scope, step_scope
 from automations.models import Automation, Execution, Project, Step
 
 
@@ -96,20 +98,44 @@ def execution_get(*, team: Team, pk: int) -> Execution:
     return execution
 
 
-def step_list(*, automation: Automation) -> list[Step]:
-    """The steps in the order they run, each nested one after its holder, with ``depth``,
-    ``in_branch`` (then, else, do) and ``number`` (its place in its list)."""
-    found: list[Step] = []
+def step_outline(*, automation: Automation) -> list[dict[str, Any]]:
+    """The editor's step list: each step in the order they run, a nested one after its
+    holder (``{"step": step}``, the step with ``depth``, ``in_branch`` (then, else, do)
+    and ``number``, its place in its list), and after each list a branch or loop holds,
+    ``{"parent": holder, "branch": name, "depth": depth}``, where a step is added to it."""
+    rows: list[dict[str, Any]] = []
 
     def add(steps: list[Step], depth: int, branch: str) -> None:
         for number, step in enumerate(steps, start=1):
             step.depth, step.in_branch, step.number = depth, branch, number
-            found.append(step)
-            for name, children in step.nested.items():
-                add(children, depth + 1, name)
+            rows.append({"step": step})
+            for name in documents.nested_names(step.connector, step.action):
+                add(step.nested.get(name, []), depth + 1, name)
+                rows.append({"parent": step, "branch": name, "depth": depth + 1})
 
     add(step_tree(list(automation.steps.order_by("position", "pk"))), 0, "")
-    return found
+    return rows
+
+
+def step_list(*, automation: Automation) -> list[Step]:
+    """The steps in the order they run, each nested one after its holder, with ``depth``,
+    ``in_branch`` (then, else, do) and ``number`` (its place in its list)."""
+    return [row["step"] for row in step_outline(automation=automation) if "step" in row]
+
+
+def step_scope_of(
+    *,
+    automation: Automation,
+    before: str | None = None,
+    parent: str | None = None,
+    branch: str = "",
+) -> Scope:
+    """What the step ``before`` sees (or a new step at the end of ``branch`` of
+    ``parent``, or at the end of the top level): the steps it may name, the loops around
+    it."""
+    tree = step_tree(list(automation.steps.order_by("position", "pk")))
+    found = step_scope(tree, key=before, parent=parent, branch=branch)
+    return found if found is not None else step_scope(tree)
 
 
 def sub_automation_names(*, project_id: int) -> list[str]:

@@ -29,10 +29,13 @@ SUB_AUTOMATIONS = "sub_automations"
 SCHEMA = "schema"
 # Any JSON value: an object, a list, a number, or text kept as text.
 ANY = "any"
+# Rows of {path, operator, value} (a branch's conditions); the operators and paths are
+# checked where conditions are (automations.engine.conditions), here only the shape.
+CONDITIONS = "conditions"
 
 FIELD_TYPES = (
     TEXT, LONG_TEXT, NUMBER, INTEGER, BOOLEAN, CHOICE, JSON, MESSAGES, KEY_VALUE,
-    LOOKUP, SUB_AUTOMATION, SUB_AUTOMATIONS, SCHEMA, ANY,
+    LOOKUP, SUB_AUTOMATION, SUB_AUTOMATIONS, SCHEMA, ANY, CONDITIONS,
 )  # fmt: skip
 
 SCHEMA_TYPES = ("string", "number", "integer", "boolean", "object", "array")
@@ -339,6 +342,10 @@ def _any(f: Field, value: Any, resolved: bool) -> Any:
     return value
 
 
+def _conditions(f: Field, value: Any, resolved: bool) -> list[Any]:
+    return _rows(value)
+
+
 _CLEANERS = {
     ANY: _any,
     TEXT: _text,
@@ -354,6 +361,7 @@ _CLEANERS = {
     KEY_VALUE: _key_value,
     SUB_AUTOMATIONS: _names,
     SCHEMA: _schema,
+    CONDITIONS: _conditions,
 }
 
 

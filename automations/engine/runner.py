@@ -169,8 +169,12 @@ class Runner:
         defer_retries: bool = False,
         prior_attempts: dict[str, int] | None = None,
         on_step: Callable[[], None] | None = None,
+        loop: dict[str, Any] | None = None,
     ) -> None:
         self.plan = plan
+        # ``loop`` in scope from the start: Test Action of a step inside a loop runs it
+        # alone, with the loop's first item.
+        self.loop = loop
         self.execution = execution
         self.deadline = deadline
         self.flush_each_step = flush_each_step
@@ -230,6 +234,8 @@ class Runner:
         execution = self.execution
         self.writes = flush
         data: dict[str, Any] = {"trigger": execution.trigger_output, "steps": {}}
+        if self.loop is not None:
+            data["loop"] = self.loop
         try:
             self._prepare()
             data["vars"] = self.variables

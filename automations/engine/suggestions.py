@@ -36,10 +36,12 @@ def suggestions(
     trigger_sample: Any,
     earlier: list[tuple[str, str, Any]],
     variables: list[tuple[str, bool, str]] = (),
+    loop: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """``earlier`` holds (step key, step label, sample output) of the steps before,
     ``variables`` (name, secret, value) of the team's variables; a secret's value is
-    never an example."""
+    never an example. ``loop`` is the first iteration's ``{"item", "index"}`` for a step
+    inside a loop (its item None when the samples do not tell it)."""
     out: list[dict[str, Any]] = []
     if trigger_sample is not None:
         group: list[dict[str, Any]] = []
@@ -51,6 +53,15 @@ def suggestions(
         group = []
         _walk(sample, f"steps.{key}", group)
         out.extend({**row, "source": label} for row in group)
+    if loop is not None:
+        group = []
+        for key in ("item", "index"):
+            if loop.get(key) is None:
+                reference = f"{{{{ loop.{key} }}}}"
+                group.append({"reference": reference, "path": f"loop.{key}", "type": "value"})
+            else:
+                _walk(loop[key], f"loop.{key}", group)
+        out.extend({**row, "source": "Loop"} for row in group)
     for name, secret, value in variables:
         row = {"reference": f"{{{{ vars.{name} }}}}", "path": f"vars.{name}", "type": "text"}
         if secret:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from automations import documents
 from automations.blueprints import blueprints
 from automations.models import Automation, Step
 from automations.services.editing import automation_update
@@ -49,18 +50,36 @@ def automation_update_renaming_step(
         return automation_update(
             automation=automation, data={"steps": steps}, partial=True, actor=actor
         )
-    if any(step["key"] == new for step in steps):
+    if new in _keys(steps):
         raise ValidationError({"steps": f"another step already has the key {new!r}"})
-    renamed = [
-        {**step, "key": new if step["key"] == old else step["key"],
-         "config": _rewrite(step.get("config") or {}, old, new)}
-        for step in steps
-    ]  # fmt: skip
+    renamed = _renamed(steps, old, new)
     with transaction.atomic():
         Step.objects.filter(automation=automation, key=old).update(key=new)
         return automation_update(
             automation=automation, data={"steps": renamed}, partial=True, actor=actor
         )
+
+
+def _keys(steps: list[dict[str, Any]]) -> set[str]:
+    """Every key of the tree, the steps inside branches and loops included."""
+    found: set[str] = set()
+    for step in steps:
+        found.add(step["key"])
+        for held in documents.LISTS:
+            found |= _keys(step.get(held) or [])
+    return found
+
+
+def _renamed(steps: list[dict[str, Any]], old: str, new: str) -> list[dict[str, Any]]:
+    return [
+        {
+            **step,
+            "key": new if step["key"] == old else step["key"],
+            "config": _rewrite(step.get("config") or {}, old, new),
+            **{held: _renamed(step[held], old, new) for held in documents.LISTS if held in step},
+        }
+        for step in steps
+    ]
 
 
 def help_keys(automation: Automation, before: str | None) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from typing import Any
@@ -11,8 +12,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.selectors import variable_list
+from automations import selectors
 from automations.engine.references import referenced_paths
 from automations.engine.runner import Plan, Runner, load_plan
+from automations.engine.scope import first_iteration, step_scope
 from automations.engine.suggestions import suggestions
 from automations.models import Automation, Execution, Status, Step
 from automations.services.registration import trigger_account
@@ -52,30 +55,49 @@ def automation_test_trigger(*, automation: Automation) -> Any:
     return sample
 
 
+def _leaf(step: Step) -> Step:
+    # An earlier step lends its sample; a holder among them must not walk its lists again.
+    lent = copy.copy(step)
+    lent.nested = {}
+    return lent
+
+
 def step_test(*, automation: Automation, key: str) -> Execution:
     """Test Action: run one step for real, with the trigger's sample and the earlier
-    steps' samples as its data; a success becomes the step's sample output."""
+    steps' samples as its data, and inside a loop with the loop's first item; a success
+    becomes the step's sample output."""
 
     plan = load_plan(automation.pk)
-    keys = [step.key for step in plan.steps]
-    if key not in keys:
+    scope = step_scope(plan.steps, key=key)
+    if scope is None or scope.step is None:
         raise ValidationError({"step": f"there is no step {key!r}"})
-    index = keys.index(key)
-    step = plan.steps[index]
-    sampled = [s for s in plan.steps[:index] if s.sample_output is not None]
+    step = scope.step
+    sampled = [s for s in scope.earlier if s.sample_output is not None]
     needed = {
         path.split(".")[1]
         for path in referenced_paths({**step.config})
         if path.startswith("steps.")
     }
     unsampled = [
-        s.name or s.key for s in plan.steps[:index] if s.key in needed and s not in sampled
+        s.name or s.key for s in scope.earlier if s.key in needed and s.sample_output is None
     ]
     if unsampled:
         names = ", ".join(repr(n) for n in unsampled)
         raise ValidationError({"step": f"Test {names} first: this step uses its output."})
-    if "trigger." in json.dumps(step.config) and automation.trigger_sample is None:
+    config_text = json.dumps(step.config)
+    if "trigger." in config_text and automation.trigger_sample is None:
         raise ValidationError({"step": "Test the trigger first: this step uses its output."})
+    loop = None
+    if scope.loops:
+        samples = {s.key: s.sample_output for s in sampled}
+        data = {"trigger": automation.trigger_sample or {}, "steps": samples}
+        loop = first_iteration(scope.loops, data)
+        if loop is None and "loop." in config_text:
+            message = (
+                "This step uses the loop's item, and the loop's items have no first item in "
+                "the samples: test the trigger (or the step the items come from) first."
+            )
+            raise ValidationError({"step": message})
     # Only this step runs; the earlier ones lend their samples.
     execution = Execution(
         automation=automation, status=Status.RUNNING, is_test=True,
@@ -84,9 +106,9 @@ def step_test(*, automation: Automation, key: str) -> Execution:
     )  # fmt: skip
 
     runner = Runner(
-        Plan(automation=plan.automation, steps=[*sampled, step]), execution,
+        Plan(automation=plan.automation, steps=[*map(_leaf, sampled), step]), execution,
         deadline=time.monotonic() + settings.SYNC_RESPONSE_TIMEOUT, flush_each_step=False,
-        previous_outputs={str(i): s.sample_output for i, s in enumerate(sampled)},
+        previous_outputs={str(i): s.sample_output for i, s in enumerate(sampled)}, loop=loop,
     )  # fmt: skip
     runner.run()
     if execution.status == Status.SUCCEEDED:
@@ -95,17 +117,29 @@ def step_test(*, automation: Automation, key: str) -> Execution:
     return execution
 
 
-def data_suggestions(*, automation: Automation, before: str | None = None) -> list[dict[str, Any]]:
-    """The references a step's fields can use: the trigger sample and the samples of the
-    steps before ``before`` (all steps when it is None)."""
+def data_suggestions(
+    *,
+    automation: Automation,
+    before: str | None = None,
+    parent: str | None = None,
+    branch: str = "",
+) -> list[dict[str, Any]]:
+    """The references a step's fields can use: the trigger sample, the samples of the
+    steps it may name (those before ``before``, or before a new step at the end of
+    ``branch`` of ``parent``; all top-level ones when neither is given) and, inside a
+    loop, ``loop.item`` and ``loop.index`` (with the loop's first item as example)."""
 
-    earlier = []
-    for step in automation.steps.order_by("position", "pk"):
-        if step.key == before:
-            break
-        earlier.append((step.key, step.name or step.key, step.sample_output))
+    scope = selectors.step_scope_of(
+        automation=automation, before=before, parent=parent, branch=branch
+    )
+    earlier = [(s.key, s.name or s.key, s.sample_output) for s in scope.earlier]
+    loop = None
+    if scope.loops:
+        samples = {s.key: s.sample_output for s in scope.earlier if s.sample_output is not None}
+        data = {"trigger": automation.trigger_sample or {}, "steps": samples}
+        loop = first_iteration(scope.loops, data) or {"item": None, "index": 0}
     variables = [
         (v.name, v.is_secret, v.value)
         for v in variable_list(team=automation.project.team).only("name", "is_secret", "value")
     ]
-    return suggestions(automation.trigger_sample, earlier, variables)
+    return suggestions(automation.trigger_sample, earlier, variables, loop=loop)

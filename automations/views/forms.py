@@ -22,6 +22,7 @@ STRUCTURED = {
     field_types.SCHEMA,
     field_types.SUB_AUTOMATIONS,
     field_types.ANY,
+    field_types.CONDITIONS,
 }
 
 

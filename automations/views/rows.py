@@ -1,5 +1,6 @@
 """Row editors for list fields: prompt messages (+ Add Prompt Text), sub automations
-(+ Add Sub Automation) and key/value rows (+ Add Row).
+(+ Add Sub Automation), key/value rows (+ Add Row) and a branch's conditions
+(+ Add Condition).
 
 The rows travel as ordinary form inputs (``messages__0__role``...), so adding or removing
 a row re-renders the panel from what was posted and nothing typed is lost.
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from automations.engine.conditions import OPERATORS
 from connectors import fields as field_types
 
 COLUMNS = {
@@ -18,13 +20,17 @@ COLUMNS = {
     field_types.KEY_VALUE: ("key", "value"),
     field_types.SUB_AUTOMATIONS: ("name",),
     field_types.SCHEMA: ("key", "type", "required", "description"),
+    field_types.CONDITIONS: ("path", "operator", "value"),
 }
 ADD_LABELS = {
     field_types.SCHEMA: "+ Add Input",
     field_types.MESSAGES: "+ Add Prompt Text",
     field_types.KEY_VALUE: "+ Add Row",
     field_types.SUB_AUTOMATIONS: "+ Add Sub Automation",
+    field_types.CONDITIONS: "+ Add Condition",
 }
+# The operator choices of a condition row, named by the kind of value they test.
+OPERATOR_CHOICES = tuple((name, f"{spec[0]}: {spec[1]}") for name, spec in OPERATORS.items())
 
 
 @dataclass
@@ -34,6 +40,7 @@ class Rows:
     values: list[dict[str, str]]
     roles: tuple[str, ...] = ()
     types: tuple[str, ...] = field_types.SCHEMA_TYPES
+    operators: tuple[tuple[str, str], ...] = OPERATOR_CHOICES
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -55,6 +62,8 @@ class Rows:
 
 
 def _text(value: Any) -> str:
+    if value is None:
+        return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -113,5 +122,8 @@ def value_from_rows(kind: str, rows: list[dict[str, str]]) -> list[Any]:
             for row in rows
             if row["key"].strip()
         ]
+    if kind == field_types.CONDITIONS:
+        # An operator such as "is empty" takes no value: a row counts when it has a path.
+        return [dict(row) for row in rows if row["path"].strip()]
     last = COLUMNS[kind][-1]
     return [dict(row) for row in rows if row[last].strip()]

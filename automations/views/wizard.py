@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,11 +47,12 @@ def _panel(request: HttpRequest, template: str, context: dict[str, Any]) -> Http
 
 
 def _editor_context(request: HttpRequest, automation: Automation, **extra: Any) -> dict[str, Any]:
-    steps = selectors.step_list(automation=automation)
+    outline = selectors.step_outline(automation=automation)
     role = _membership(request, automation.project.team).role
     return {
         "automation": automation,
-        "steps": steps,
+        "steps": [row["step"] for row in outline if "step" in row],
+        "outline": outline,
         "inactive_subs": [a for a in sub_automations_of(automation) if not a.active],
         "webhook_url": selectors.webhook_url_for(automation, role=role, request=request),
         "trigger_connector": _connector_or_none(automation.trigger_connector),
@@ -234,18 +236,34 @@ def _form_errors(form, exc: ValidationError, prefix: str, data: dict[str, Any]) 
     return definitions.describe_errors(rest, data)
 
 
+def _new_place(request: HttpRequest, automation: Automation) -> dict[str, Any] | None:
+    """Where a new step goes: None for the top level, or the step holding the list
+    (``parent``) and the list's name (``branch``: then, else, do); 404 for a place the
+    automation does not have."""
+    parent = request.GET.get("parent") or request.POST.get("parent")
+    if not parent:
+        return None
+    branch = request.GET.get("branch") or request.POST.get("branch") or ""
+    holder = automation.steps.filter(key=parent).first()
+    if holder is None or branch not in documents.nested_names(holder.connector, holder.action):
+        raise Http404("No such branch or loop.")
+    return {
+        "parent": holder,
+        "branch": branch,
+        "query": urlencode({"parent": parent, "branch": branch}),
+    }
+
+
 @login_required
 def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpResponse:
+    """Configure Action Step, for a step at any depth of the tree: a new one goes to the
+    top level or, with ``?parent=<key>&branch=then``, to the end of that list; a saved one
+    is replaced where it sits, keeping the steps it holds."""
     automation = _automation_for(request, pk, write=request.method == "POST")
     step = automation.steps.filter(key=key).first() if key else None
     if key and step is None:
         raise Http404("No such step.")
-    if step is not None and step.parent_id and request.method == "POST":
-        # This form saves top-level steps; it would move a nested one to the top.
-        return HttpResponse(
-            "A step inside a branch or loop is changed in the automation's document for now.",
-            status=409,
-        )
+    place = _new_place(request, automation) if step is None else None
     connector_key = (
         request.GET.get("connector")
         or request.POST.get("connector")
@@ -254,7 +272,9 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
     action_key = (
         request.GET.get("action") or request.POST.get("action") or (step.action if step else None)
     )
-    context = _editor_context(request, automation, step=step, **_choose("actions", connector_key))
+    context = _editor_context(
+        request, automation, step=step, place=place, **_choose("actions", connector_key)
+    )
     connector = context["chosen"]
     action = _operation(connector, "action", action_key)
     if action is None:
@@ -280,12 +300,11 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
         saved=request.GET.get("saved") == "1",
         sub_automations=selectors.sub_automation_names(project_id=automation.project_id),
         rekey=bool(request.POST.get("rekey")),
-        **_suggestion_context(automation, step.key if step else None),
+        **_suggestion_context(automation, step.key if step else None, place),
     )
     _localize_help(form, services.help_keys(automation, step.key if step else None))
     if posted and not form.row_change and form.is_valid():
         definition = documents.automation_definition(automation)
-        steps = definition["steps"]
         name = request.POST.get("name", "").strip()
         new_key = step.key if step else services.step_key_for(automation, name, action.key)
         item = {
@@ -297,28 +316,36 @@ def step_panel(request: HttpRequest, pk: int, key: str | None = None) -> HttpRes
             "config": form.config(),
             "max_attempts": step.max_attempts if step else 3,
         }
-        index = next((i for i, s in enumerate(steps) if s["key"] == new_key), len(steps))
-        steps[index : index + 1] = [item]
+        items, index, path = _place_in(definition["steps"], step, place)
+        if step is not None:
+            # The steps it holds stay with it; a new action that holds none is refused
+            # by the definition's own check, naming the list.
+            old = items[index]
+            item.update({held: old[held] for held in documents.LISTS if old.get(held)})
+        items[index : index + 1] = [item]
         # Renamed, with "update references" ticked: the key follows the name.
         if step and request.POST.get("rekey") and name:
             new_key = services.step_key_for(automation, name, step.key, own=step.key)
         try:
             automation = services.automation_update_renaming_step(
-                automation=automation, steps=steps, old=item["key"], new=new_key,
+                automation=automation,
+                steps=definition["steps"],
+                old=item["key"],
+                new=new_key,
                 actor=request.user,
-            )  # fmt: skip
+            )
         except ValidationError as exc:
-            definition["steps"] = steps
-            context["errors"] = _form_errors(form, exc, f"steps[{index}].config", definition)
+            context["errors"] = _form_errors(form, exc, f"{path}.config", definition)
             return _panel(request, "automations/panels/step.html", context)
         saved_step = automation.steps.get(key=new_key)
         url = reverse("wizard:step", args=[automation.pk, new_key])
         context.update(
             _editor_context(request, automation),
             step=saved_step,
+            place=None,
             saved=True,
             form_url=url,
-            **_suggestion_context(automation, new_key),
+            **_suggestion_context(automation, new_key, None),
         )
         if "test" in request.POST:
             context["test"] = _test_step(automation, new_key)
@@ -345,21 +372,48 @@ def _suggestion_context(automation: Automation, before: str | None) -> dict[str,
     return {"suggestions": rows, "suggestion_groups": _group_suggestions(automation, before, rows)}
 
 
-def _group_suggestions(
-    automation: Automation, before: str | None, rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Per source (the trigger, each earlier step by name and key): its references, or a
-    hint when it has no sample yet."""
+def _place_in(steps: list[Any], step, place: dict[str, Any] | None) -> tuple[list[Any], int, str]:
+    """The list of the definition's tree a step is written to, its index there and its
+    JSON path: where a saved step sits, or the end of the list a new one goes to."""
+    if step is not None:
+        found = documents.step_place(steps, step.key)
+        if found is None:
+            raise Http404("No such step.")
+        return found
+    if place is None:
+        return steps, len(steps), f"steps[{len(steps)}]"
+    found = documents.branch_place(steps, place["parent"].key, place["branch"])
+    if found is None:
+        raise Http404("No such branch or loop.")
+    items, path = found
+    return items, len(items), f"{path}[{len(items)}]"
+
+
+def _suggestion_context(
+    automation: Automation, before: str | None, place: dict[str, Any] | None
+) -> dict[str, Any]:
+    where = {"parent": place["parent"].key, "branch": place["branch"]} if place else {}
+    rows = services.data_suggestions(automation=automation, before=before, **where)
+    scope = selectors.step_scope_of(automation=automation, before=before, **where)
+    return {"suggestions": rows, "suggestion_groups": _group_suggestions(scope, rows)}
+
+
+def _group_suggestions(scope, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per source (the trigger, each step it may name by name and key, the loop around
+    it): its references, or a hint when it has no sample yet."""
     groups = [{"title": "Trigger", "root": "trigger", "items": []}]
-    for step in automation.steps.order_by("position", "pk"):
-        if step.key == before:
-            break
+    for step in scope.earlier:
         groups.append({"title": step.name or step.key, "root": f"steps.{step.key}", "items": []})
+    if scope.loops:
+        title = f"Loop: {scope.loops[-1].name or scope.loops[-1].key}"
+        groups.append({"title": title, "root": "loop", "items": []})
     by_root = {g["root"]: g for g in groups}
     for row in rows:
-        root = (
-            ".".join(row["path"].split(".")[:2]) if row["path"].startswith("steps.") else "trigger"
-        )
+        path = row["path"]
+        if path.startswith("steps."):
+            root = ".".join(path.split(".")[:2])
+        else:
+            root = "loop" if path.startswith("loop.") else "trigger"
         if root in by_root:
             by_root[root]["items"].append(row)
     for group in groups:
@@ -374,7 +428,8 @@ def _test_step(automation: Automation, key: str) -> dict[str, Any]:
         execution = services.step_test(automation=automation, key=key)
     except ValidationError as exc:
         return {"error": " ".join(exc.messages)}
-    run = execution.step_runs.order_by("-position").first()
+    # The step's own run (a branch or loop under test also logs the steps it holds).
+    run = execution.step_runs.filter(step_key=key).first()
     return {
         "error": run.error if run and run.error else execution.error,
         "output": json.dumps(run.output, indent=2, ensure_ascii=False)
@@ -429,24 +484,7 @@ def trigger_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def step_test(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     automation = _automation_for(request, pk, write=True)
-    try:
-        execution = services.step_test(automation=automation, key=key)
-    except ValidationError as exc:
-        return render(
-            request, "automations/panels/test_result.html", {"error": "; ".join(exc.messages)}
-        )
-    run = execution.step_runs.order_by("-position").first()
-    return render(
-        request,
-        "automations/panels/test_result.html",
-        {
-            "error": run.error if run and run.error else execution.error,
-            "output": json.dumps(run.output, indent=2, ensure_ascii=False)
-            if run and not run.error
-            else None,
-            "execution": execution,
-        },
-    )
+    return render(request, "automations/panels/test_result.html", _test_step(automation, key))
 
 
 @login_required
@@ -462,19 +500,34 @@ def step_delete(request: HttpRequest, pk: int, key: str) -> HttpResponse:
             "automations/confirm_delete.html",
             {
                 "automation": automation,
-                "what": f"the step {step.name or step.key!r} ({step.key})",
+                "what": f"the step {step.name or step.key!r} ({step.key})"
+                + _held_note(automation, step),
                 "cancel": reverse("wizard:step", args=[pk, key]),
             },
         )
-    steps = [s for s in documents.automation_definition(automation)["steps"] if s["key"] != key]
+    definition = documents.automation_definition(automation)
+    items, index, _ = _place_in(definition["steps"], step, None)
+    del items[index]
     try:
         services.automation_update(
-            automation=automation, data={"steps": steps}, partial=True, actor=request.user
+            automation=automation,
+            data={"steps": definition["steps"]},
+            partial=True,
+            actor=request.user,
         )
     except ValidationError as exc:
-        data = {**documents.automation_definition(automation), "steps": steps}
-        _flash_errors(request, exc, data)
+        _flash_errors(request, exc, definition)
     return redirect("wizard:editor", pk=pk)
+
+
+def _held_note(automation: Automation, step) -> str:
+    """A branch or loop is deleted with the steps it holds: say how many."""
+    definition = documents.automation_definition(automation)
+    items, index, _ = _place_in(definition["steps"], step, None)
+    held = sum(1 for _ in documents.walk_steps([items[index]])) - 1
+    if not held:
+        return ""
+    return f" and the {held} step{'s' if held > 1 else ''} inside it"
 
 
 def _flash_errors(request: HttpRequest, exc: ValidationError, data: dict[str, Any]) -> None:

@@ -33,9 +33,9 @@ class IfAction(_FlowAction):
     fields = (
         f.Field("match", "Match", type=f.CHOICE, default="all", required=False,
                 choices=(("all", "All conditions"), ("any", "Any condition"))),
-        f.Field("conditions", "Conditions", type=f.JSON,
-                help="Rows of path (trigger.… or steps.<key>.…), operator and value, as "
-                "in the trigger's conditions."),
+        f.Field("conditions", "Conditions", type=f.CONDITIONS,
+                help="Rows of path (trigger.…, steps.<key>.… or, inside a loop, loop.item…), "
+                "operator and value, as in the trigger's conditions."),
     )  # fmt: skip
 
     def run(self, params: dict[str, Any], context: RunContext) -> dict[str, Any]:

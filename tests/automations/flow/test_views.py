@@ -55,22 +55,24 @@ def test_the_execution_page_groups_runs_per_iteration_and_names_the_branch(
     assert html.index('data-path="0"') < html.index("Iteration 0") < html.index('data-path="1"')
 
 
-def test_the_editor_lists_nested_steps_indented_and_read_only(client, owner, team):
+def test_the_editor_lists_nested_steps_indented_with_their_own_pages(client, owner, team):
     target = automation(team, STEPS)
     client.force_login(owner)
     html = client.get(f"/automations/{target.pk}/").content.decode()
     # In the step list and in the overview's step order.
     assert html.count('class="nested-step"') == 6
-    assert "(read-only here)" in html and f"/automations/{target.pk}/steps/big/" not in html
+    assert f"/automations/{target.pk}/steps/big/" in html
 
 
-def test_the_editor_refuses_to_save_a_nested_step_as_a_top_level_one(client, owner, team):
+def test_the_editor_saves_a_nested_step_where_it_sits(client, owner, team):
     target = automation(team, STEPS)
     client.force_login(owner)
-    response = client.post(f"/automations/{target.pk}/steps/big/",
-                           {"connector": "flow", "action": "transform", "value": "x"})  # fmt: skip
-    assert response.status_code == 409
-    assert target.steps.get(key="big").parent.key == "route"
+    client.post(
+        f"/automations/{target.pk}/steps/big/",
+        {"connector": "flow", "action": "transform", "name": "Big", "value": "x"},
+    )
+    big = target.steps.get(key="big")
+    assert (big.parent.key, big.branch, big.config) == ("route", "then", {"value": "x"})
 
 
 def test_the_admin_shows_the_tree_read_only(client, admin_user, team):
