@@ -337,3 +337,22 @@ def test_an_error_in_a_nested_step_names_where_it_is(editor, team):
     )
     response = editor.post(f"/automations/{automation.pk}/activate/", follow=True)
     assert "Step 1 › then 1 (Translate) - Account is required" in response.content.decode()
+
+
+def test_renaming_a_nested_step_updates_the_references_to_it_in_the_tree(editor, team):
+    steps = [
+        flow_step("each", "for_each", {"items": "{{ trigger.body.tags }}"}, do=[
+            flow_step("shout", "transform", {"value": "{{ loop.item }}!"}),
+            flow_step("again", "transform", {"value": "{{ steps.shout }}"}),
+        ]),
+    ]  # fmt: skip
+    target = services.automation_create(
+        project=make_project(team), data=definition(steps), partial=True
+    )
+    response = editor.post(f"/automations/{target.pk}/steps/shout/", {
+        "connector": "flow", "action": "transform", "name": "Loud",
+        "value": "{{ loop.item }}!", "rekey": "1",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert target.steps.get(key="loud").parent.key == "each"
+    assert target.steps.get(key="again").config["value"] == "{{ steps.loud }}"
