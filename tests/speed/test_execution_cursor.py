@@ -16,11 +16,14 @@ pytestmark = pytest.mark.django_db
 
 
 def automation(team, name="Log"):
-    return services.automation_create(project=make_project(team), data={
-        "name": name, "trigger": {"connector": "http", "trigger": "request",
-                                  "config": {"method": "POST"}},
-        "steps": [],
-    })  # fmt: skip
+    return services.automation_create(
+        project=make_project(team),
+        data={
+            "name": name,
+            "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
+            "steps": [],
+        },
+    )
 
 
 def fill(auto, count: int, status=Status.SUCCEEDED) -> list[int]:

@@ -15,20 +15,31 @@ pytestmark = pytest.mark.django_db
 
 
 def echo(team):
-    automation = services.automation_create(project=make_project(team), data={
-        "name": "Echo", "trigger": {"connector": "http", "trigger": "request",
-                                    "config": {"method": "POST"}},
-        "steps": [{"key": "reply", "connector": "response", "action": "respond",
-                   "config": {"body": {"echo": "{{ trigger.body.text }}"}}}],
-    })  # fmt: skip
+    automation = services.automation_create(
+        project=make_project(team),
+        data={
+            "name": "Echo",
+            "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
+            "steps": [
+                {
+                    "key": "reply",
+                    "connector": "response",
+                    "action": "respond",
+                    "config": {"body": {"echo": "{{ trigger.body.text }}"}},
+                }
+            ],
+        },
+    )
     return services.automation_activate(automation=automation)
 
 
 def post(client, automation, **extra):
     return client.post(
-        f"/hooks/{automation.webhook_token}/", json.dumps({"text": "hi"}),
-        content_type="application/json", **extra,
-    )  # fmt: skip
+        f"/hooks/{automation.webhook_token}/",
+        json.dumps({"text": "hi"}),
+        content_type="application/json",
+        **extra,
+    )
 
 
 def test_it_answers_a_webhook_with_the_security_headers(client, team):

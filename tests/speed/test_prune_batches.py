@@ -17,11 +17,14 @@ pytestmark = pytest.mark.django_db
 
 
 def automation(team):
-    return services.automation_create(project=make_project(team), data={
-        "name": "Log", "trigger": {"connector": "http", "trigger": "request",
-                                   "config": {"method": "POST"}},
-        "steps": [],
-    })  # fmt: skip
+    return services.automation_create(
+        project=make_project(team),
+        data={
+            "name": "Log",
+            "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
+            "steps": [],
+        },
+    )
 
 
 def logged(automation, *, days_ago: int, parent=None) -> Execution:

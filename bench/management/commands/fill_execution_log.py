@@ -63,9 +63,11 @@ class Command(BaseCommand):
         parser.add_argument("--teams", type=int, default=5)
         parser.add_argument("--automations", type=int, default=50)
         parser.add_argument(
-            "--older", type=int, default=0,
+            "--older",
+            type=int,
+            default=0,
             help="Only add this many executions from 31 to 40 days ago (for pruning).",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options) -> None:
         if connection.vendor != "postgresql":
@@ -80,9 +82,15 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {tables['execution']}")  # noqa: S608
             after = cursor.fetchone()[0]
-            cursor.execute(EXECUTIONS_SQL.format(**tables), {
-                "count": count, "ids": ids, "start_days": start_days, "span_days": span_days,
-            })  # fmt: skip
+            cursor.execute(
+                EXECUTIONS_SQL.format(**tables),
+                {
+                    "count": count,
+                    "ids": ids,
+                    "start_days": start_days,
+                    "span_days": span_days,
+                },
+            )
             if options["runs_per_execution"]:
                 cursor.execute(
                     RUNS_SQL.format(**tables),
@@ -108,11 +116,17 @@ class Command(BaseCommand):
             team = team_create(name=f"Log team {t}", owner=owner)
             project = services.project_create(team=team, name="Log")
             for a in range(automations // teams):
-                automation = services.automation_create(project=project, data={
-                    "name": f"Log {t}.{a}",
-                    "trigger": {"connector": "http", "trigger": "request",
-                                "config": {"method": "POST"}},
-                    "steps": STEPS,
-                })  # fmt: skip
+                automation = services.automation_create(
+                    project=project,
+                    data={
+                        "name": f"Log {t}.{a}",
+                        "trigger": {
+                            "connector": "http",
+                            "trigger": "request",
+                            "config": {"method": "POST"},
+                        },
+                        "steps": STEPS,
+                    },
+                )
                 made.append(automation.pk)
         return made
