@@ -11,6 +11,7 @@ Both take rows with conditional updates, so any number of them may run at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,8 +20,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django_q.brokers import Broker, get_broker
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from automations.engine import inserts
 from automations.engine.failures import execution_failed
 from automations.engine.lease import lease_end
 from automations.engine.paths import run_order
@@ -32,13 +36,26 @@ RUN_TASK = "automations.tasks.run_execution"
 BATCH = 200
 
 
+def _broker() -> Broker:
+    """One broker per process: django-q2 makes a new one (a new Redis client and
+    connection) for every task it is not given one for, which cost a queued webhook more
+    than its insert. The Redis client is thread-safe and reconnects after a fork. Keyed
+    by django-q2's broker configuration, so a changed one gets a broker of its own."""
+    return _broker_for(Conf.CLUSTER_NAME, repr(Conf.REDIS), repr(Conf.ORM))
+
+
+@functools.lru_cache(maxsize=4)
+def _broker_for(*configuration: str) -> Broker:
+    return get_broker()
+
+
 def send(execution_ids: list[int]) -> list[int]:
     """Hand ids to the broker now; the ids it took. When it cannot be reached the rows
     stay queued, marked not handed over, for the dispatcher's next pass."""
     sent = []
     for pk in execution_ids:
         try:
-            async_task(RUN_TASK, pk, task_name=f"execution-{pk}")
+            async_task(RUN_TASK, pk, task_name=f"execution-{pk}", broker=_broker())
         except Exception:
             logger.warning(
                 "The task broker refused execution %s; it stays queued for the dispatcher.",
@@ -56,17 +73,24 @@ def send_on_commit(execution_id: int) -> None:
     transaction.on_commit(lambda: send([execution_id]))
 
 
-def enqueue(*, automation: Automation, trigger_output: Any, is_test: bool = False) -> Execution:
+def enqueue(
+    *, automation: Automation, trigger_output: Any, is_test: bool = False, unverified: bool = False
+) -> Execution:
     """Record a queued execution and hand its id to a worker once the row is committed.
     A broker that cannot be reached then loses nothing: the row stays queued and the
-    dispatcher hands it over when the broker is back."""
-    execution = Execution.objects.create(
+    dispatcher hands it over when the broker is back. ``unverified``: ``automation``
+    comes from a cached plan; the insert confirms its version or raises StalePlan."""
+    execution = Execution(
         automation=automation,
         status=Status.QUEUED,
         trigger_output=trigger_output,
         is_test=is_test,
         enqueued_at=timezone.now(),
     )
+    if unverified:
+        inserts.insert_execution(execution, [], expect=(automation.pk, automation.version))
+    else:
+        execution.save(force_insert=True)
     send_on_commit(execution.pk)
     return execution
 

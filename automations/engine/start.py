@@ -24,16 +24,24 @@ def run_inline(
 
 
 def answer_inline(
-    plan: Plan, trigger_output: Any, *, is_test: bool = False, timeout: float | None = None
+    plan: Plan,
+    trigger_output: Any,
+    *,
+    is_test: bool = False,
+    timeout: float | None = None,
+    unverified: bool = False,
 ) -> tuple[Execution, Any]:
     """Run now for an HTTP caller: the execution, and the Response step's answer in full
-    (``execution.response`` keeps a capped copy), or None."""
+    (``execution.response`` keeps a capped copy), or None. ``unverified``: the plan came
+    from the cache unread; its first write confirms it or raises StalePlan."""
     limit = min(settings.RUN_TIME_LIMIT, timeout) if timeout else settings.RUN_TIME_LIMIT
     execution = Execution(
         automation=plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
         is_test=is_test, started_at=timezone.now(),
     )  # fmt: skip
     runner = Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False)
+    if unverified:
+        runner.recorder.expect_version = (plan.automation.pk, plan.automation.version)
     runner.run()
     return execution, runner.recorder.answer
 

@@ -24,10 +24,16 @@ RUN_TASK = queue.RUN_TASK
 
 
 def execution_enqueue(
-    *, automation: Automation, trigger_output: Any, is_test: bool = False
+    *, automation: Automation, trigger_output: Any, is_test: bool = False, unverified: bool = False
 ) -> Execution:
-    """Record a queued execution; a worker gets it once the row is committed."""
-    return queue.enqueue(automation=automation, trigger_output=trigger_output, is_test=is_test)
+    """Record a queued execution; a worker gets it once the row is committed.
+    ``unverified``: see ``queue.enqueue``."""
+    return queue.enqueue(
+        automation=automation,
+        trigger_output=trigger_output,
+        is_test=is_test,
+        unverified=unverified,
+    )
 
 
 def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, bool]:
