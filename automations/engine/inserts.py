@@ -30,7 +30,9 @@ class StalePlan(Exception):
     """The automation changed since its plan was cached: nothing was written."""
 
 
+@lru_cache(maxsize=8)
 def _fields(model: type[Model], skip: tuple[str, ...] = ()) -> list:
+    # Once per process: the models do not change while it runs.
     return [
         f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip
     ]  # fmt: skip
