@@ -92,6 +92,7 @@ team = team_create(name="Bench {suffix}", owner=user)
 project = services.project_create(team=team, name="Bench")
 made = {{}}
 for name, definition in json.loads({definitions!r}).items():
+    definition["name"] = name
     automation = services.automation_create(project=project, data=definition)
     services.automation_activate(automation=automation)
     made[name] = {{"token": automation.webhook_token, "pk": automation.pk}}

@@ -48,6 +48,23 @@ _VERSION_SQL = "SELECT {pk}, {version} FROM {table} WHERE {token} = %s".format( 
 )
 
 
+_VERSION_BY_ID_SQL = "SELECT {version} FROM {table} WHERE {pk} = %s".format(  # noqa: S608
+    pk=Automation._meta.pk.column,
+    version=Automation._meta.get_field("version").column,
+    table=Automation._meta.db_table,
+)
+
+
+def plan_for_automation(automation_id: int) -> Plan:
+    """The plan of an automation by id (a worker's run), checked like a webhook's."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_BY_ID_SQL, [automation_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Automation.DoesNotExist(automation_id)
+    return plan_for_version(automation_id, row[0])
+
+
 def plan_for_token(token: str) -> Plan | None:
     row = _version(token)
     if row is None:
