@@ -641,32 +641,46 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_before": h.load_average(),
     }
+
+    def section(name: str, run) -> None:
+        # A section that fails is recorded as failed; the others still run.
+        try:
+            results[name] = run()
+        except (Exception, SystemExit) as exc:
+            results[name + "_error"] = f"{type(exc).__name__}: {str(exc)[-2000:]}"
+
     if "sync" in sections:
         # SQLite lets one writer in at a time: fewer workers keep its tail short.
-        results["sync"] = [
-            bench_sync("postgres", h.fresh_postgres("sync"), args.seconds, cores * 2),
-            bench_sync("sqlite", "", args.seconds, cores + 1),
-        ]
+        section(
+            "sync",
+            lambda: [
+                bench_sync("postgres", h.fresh_postgres("sync"), args.seconds, cores * 2),
+                bench_sync("sqlite", "", args.seconds, cores + 1),
+            ],
+        )
     if "queue" in sections:
-        results["queue"] = bench_queue(args.seconds, cores * 2, 10_000, 5_000)
+        section("queue", lambda: bench_queue(args.seconds, cores * 2, 10_000, 5_000))
     if "log" in sections:
-        results["log"] = bench_log(args.executions, 100_000, cores * 2, max(args.seconds // 2, 3))
+        section(
+            "log", lambda: bench_log(args.executions, 100_000, cores * 2, max(args.seconds // 2, 3))
+        )
     if "uc1" in sections:
-        results["use_case_1"] = [
-            use_case_1(h.fresh_postgres("uc1"), "postgres"),
-            use_case_1("", "sqlite"),
-        ]
+        section(
+            "use_case_1",
+            lambda: [use_case_1(h.fresh_postgres("uc1"), "postgres"), use_case_1("", "sqlite")],
+        )
     if "multi" in sections:
-        results["multi"] = bench_multi(10_000)
+        section("multi", lambda: bench_multi(10_000))
     if "engine" in sections:
-        results["engine"] = engine_overhead()
-        results["engine_loop"] = engine_loop_overhead()
+        section("engine", engine_overhead)
+        section("engine_loop", engine_loop_overhead)
     results["load_average_after"] = h.load_average()
     results["total_seconds"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(exist_ok=True)
     name = "latest.json" if sections == SECTIONS else "partial.json"
+    results["summary"] = summary(results)
     (RESULTS / name).write_text(json.dumps(results, indent=2))
-    print(json.dumps(summary(results), indent=2))
+    print(json.dumps(results["summary"], indent=2))
 
 
 def summary(results: dict) -> list[dict]:
