@@ -9,3 +9,14 @@ class CeilingRow(models.Model):
 
     def __str__(self) -> str:
         return f"CeilingRow {self.pk}"
+
+
+class BareRun(models.Model):
+    """One row per bare django-q2 task (bench/tasks.py): the drain's ceiling."""
+
+    n = models.BigIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"BareRun {self.n}"

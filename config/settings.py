@@ -165,7 +165,10 @@ Q_CLUSTER = {
     "timeout": env.int("RUN_TIME_LIMIT", default=600) + 60,
     "retry": env.int("RUN_TIME_LIMIT", default=600) + 120,
     "max_attempts": 1,
-    "save_limit": 250,
+    # Successful tasks leave no row: the execution log already records every run, and
+    # saving (and pruning to a limit) cost a write and a locked delete per task.
+    # Failures are still saved. -1 is django-q2's "no success storage at all".
+    "save_limit": -1,
     "catch_up": False,
     "sync": env.bool("Q_SYNC", default=False),
     "poll": 0.5,

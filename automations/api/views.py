@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -334,6 +334,17 @@ class DataSuggestions(TeamAPIView):
         return Response(services.data_suggestions(automation=automation, before=before))
 
 
+class ExecutionCursor(CursorPagination):
+    """Executions are the one list that grows without bound (a million rows is a normal
+    month): a page number makes the database count every matching row and skip all the
+    earlier pages, which slows with the log. A cursor (the last row's time) reads the
+    next page from the index at once, whatever its depth; ``next``/``previous`` carry
+    it, and there is no ``count``. Other lists keep page numbers."""
+
+    ordering = ("-created_at", "-pk")
+    page_size = 50
+
+
 class ExecutionList(TeamAPIView):
     @extend_schema(
         parameters=[
@@ -352,7 +363,7 @@ class ExecutionList(TeamAPIView):
             team=self.team, automation_id=_int_param(request, "automation"), status=status_filter,
             since=_time_param(request, "since"), until=_time_param(request, "until"),
         )  # fmt: skip
-        paginator = PageNumberPagination()
+        paginator = ExecutionCursor()
         page = paginator.paginate_queryset(executions, request, view=self)
         return paginator.get_paginated_response(s.ExecutionOut(page, many=True).data)
 

@@ -6,6 +6,12 @@ of the request together. Here the SQL is built once per process from Django's ow
 definitions (so it follows the models) and sent as a single data-modifying CTE: one
 round trip, atomic by itself; an execution with children (sub automations) writes each
 in turn inside one transaction. Other databases use the ORM.
+
+The same statement can check the plan's freshness (``expect``): the execution is
+inserted only if its automation still has the version the plan was built from, so a
+webhook served from a cached plan needs no read of that version beforehand. Nothing
+inserted means the plan was stale (``StalePlan``); the caller runs again with a fresh
+one (it ran only steps free of side effects: an inline run writes before any other).
 """
 
 from __future__ import annotations
@@ -17,10 +23,16 @@ from django.db import connection
 from django.db.models import JSONField, Model
 from psycopg.types.json import Jsonb
 
-from automations.models import Execution, StepRun
+from automations.models import Automation, Execution, StepRun
 
 
+class StalePlan(Exception):
+    """The automation changed since its plan was cached: nothing was written."""
+
+
+@lru_cache(maxsize=8)
 def _fields(model: type[Model], skip: tuple[str, ...] = ()) -> list:
+    # Once per process: the models do not change while it runs.
     return [
         f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip
     ]  # fmt: skip
@@ -37,16 +49,27 @@ def _values(obj: Model, fields: list) -> list:
     return _row_values(row, fields)
 
 
-@lru_cache(maxsize=64)
-def _statement(run_count: int) -> str:
+@lru_cache(maxsize=128)
+def _statement(run_count: int, checked: bool = False) -> str:
     quote = connection.ops.quote_name
     execution_fields = _fields(Execution)
     run_fields = _fields(StepRun, skip=("execution",))
     # Identifiers come from model metadata, values go as parameters.
-    insert_execution = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608
+    if checked:
+        # A row from SELECT only while the automation has the expected version; the
+        # SELECT list carries no column types of its own, so each parameter is cast.
+        values = "SELECT {} FROM {} WHERE {} = %s AND {} = %s".format(  # noqa: S608
+            ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in execution_fields),
+            quote(Automation._meta.db_table),
+            quote(Automation._meta.pk.column),
+            quote(Automation._meta.get_field("version").column),
+        )
+    else:
+        values = "VALUES ({})".format(", ".join(["%s"] * len(execution_fields)))
+    insert_execution = "INSERT INTO {} ({}) {} RETURNING {}".format(  # noqa: S608
         quote(Execution._meta.db_table),
         ", ".join(quote(f.column) for f in execution_fields),
-        ", ".join(["%s"] * len(execution_fields)),
+        values,
         quote(Execution._meta.pk.column),
     )
     if not run_count:
@@ -84,13 +107,22 @@ def supported(run_count: int = 0) -> bool:
     return connection.vendor == "postgresql" and run_count <= MAX_RUNS
 
 
-def insert_execution(execution: Execution, runs: list[dict[str, Any]]) -> None:
-    """Insert a new execution and its step runs in one statement (see ``supported``)."""
+def insert_execution(
+    execution: Execution, runs: list[dict[str, Any]], *, expect: tuple[int, int] | None = None
+) -> None:
+    """Insert a new execution and its step runs in one statement (see ``supported``);
+    with ``expect`` (automation id, version) only if the automation still has that
+    version, else raise StalePlan."""
     params = _values(execution, _fields(Execution))
+    if expect is not None:
+        params.extend(expect)
     run_fields = _fields(StepRun, skip=("execution",))
     for run in runs:
         params.extend(_row_values(run, run_fields))
     with connection.cursor() as cursor:
-        cursor.execute(_statement(len(runs)), params)
-        execution.pk = cursor.fetchone()[0]
+        cursor.execute(_statement(len(runs), expect is not None), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise StalePlan(execution.automation_id)
+    execution.pk = row[0]
     execution._state.adding = False

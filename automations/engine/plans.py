@@ -6,6 +6,12 @@ services, the admin, key rotation, bulk updates) calls ``automation_touch`` in i
 transaction, which bumps ``version``; accounts are not part of a plan (the runner and
 the webhook read them for every run), so a cached plan is never stale. Nothing here is
 needed by another process.
+
+On PostgreSQL a webhook may skip that read (``plan_cached``): it runs with the plan it
+last used for the token, and the statement that writes the execution inserts it only
+if the automation still has that version (engine/inserts.py, ``StalePlan``); any other
+outcome (a refusal, a queued run with a delivery receipt, a stale plan) is decided again
+with the version read. One round trip per webhook instead of two.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from automations.models import Automation
 MAX_PLANS = 256
 
 _plans: OrderedDict[tuple, Plan] = OrderedDict()
+# The (automation id, version) each token was last read with.
+_tokens: OrderedDict[str, tuple] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -40,11 +48,50 @@ _VERSION_SQL = "SELECT {pk}, {version} FROM {table} WHERE {token} = %s".format( 
 )
 
 
+_VERSION_BY_ID_SQL = "SELECT {version} FROM {table} WHERE {pk} = %s".format(  # noqa: S608
+    pk=Automation._meta.pk.column,
+    version=Automation._meta.get_field("version").column,
+    table=Automation._meta.db_table,
+)
+
+
+def plan_for_automation(automation_id: int) -> Plan:
+    """The plan of an automation by id (a worker's run), checked like a webhook's."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_BY_ID_SQL, [automation_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Automation.DoesNotExist(automation_id)
+    return plan_for_version(automation_id, row[0])
+
+
 def plan_for_token(token: str) -> Plan | None:
     row = _version(token)
     if row is None:
+        with _lock:
+            _tokens.pop(token, None)
         return None
-    return plan_for_version(row[0], row[1])
+    plan = plan_for_version(row[0], row[1])
+    with _lock:
+        _tokens[token] = (row[0], row[1])
+        _tokens.move_to_end(token)
+        while len(_tokens) > MAX_PLANS:
+            _tokens.popitem(last=False)
+    return plan
+
+
+def plan_cached(token: str) -> Plan | None:
+    """The plan this process last used for ``token``, read from no database and so not
+    known to be fresh: only for a write that confirms its version (see above)."""
+    with _lock:
+        key = _tokens.get(token)
+        return _plans.get(key) if key else None
+
+
+def forget_token(token: str) -> None:
+    """The cached plan of ``token`` proved stale."""
+    with _lock:
+        _tokens.pop(token, None)
 
 
 def plan_for_version(automation_id: int, version: int) -> Plan:
@@ -70,3 +117,4 @@ def plans_clear() -> None:
     given out again, with the same first versions (committed ids never are)."""
     with _lock:
         _plans.clear()
+        _tokens.clear()

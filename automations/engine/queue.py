@@ -11,16 +11,20 @@ Both take rows with conditional updates, so any number of them may run at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django_q.brokers import Broker, get_broker
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from automations.engine import inserts
 from automations.engine.failures import execution_failed
 from automations.engine.lease import lease_end
 from automations.engine.paths import run_order
@@ -32,13 +36,26 @@ RUN_TASK = "automations.tasks.run_execution"
 BATCH = 200
 
 
+def _broker() -> Broker:
+    """One broker per process: django-q2 makes a new one (a new Redis client and
+    connection) for every task it is not given one for, which cost a queued webhook more
+    than its insert. The Redis client is thread-safe and reconnects after a fork. Keyed
+    by django-q2's broker configuration, so a changed one gets a broker of its own."""
+    return _broker_for(Conf.CLUSTER_NAME, repr(Conf.REDIS), repr(Conf.ORM))
+
+
+@functools.lru_cache(maxsize=4)
+def _broker_for(*configuration: str) -> Broker:
+    return get_broker()
+
+
 def send(execution_ids: list[int]) -> list[int]:
     """Hand ids to the broker now; the ids it took. When it cannot be reached the rows
     stay queued, marked not handed over, for the dispatcher's next pass."""
     sent = []
     for pk in execution_ids:
         try:
-            async_task(RUN_TASK, pk, task_name=f"execution-{pk}")
+            async_task(RUN_TASK, pk, task_name=f"execution-{pk}", broker=_broker())
         except Exception:
             logger.warning(
                 "The task broker refused execution %s; it stays queued for the dispatcher.",
@@ -56,27 +73,26 @@ def send_on_commit(execution_id: int) -> None:
     transaction.on_commit(lambda: send([execution_id]))
 
 
-def enqueue(*, automation: Automation, trigger_output: Any, is_test: bool = False) -> Execution:
+def enqueue(
+    *, automation: Automation, trigger_output: Any, is_test: bool = False, unverified: bool = False
+) -> Execution:
     """Record a queued execution and hand its id to a worker once the row is committed.
     A broker that cannot be reached then loses nothing: the row stays queued and the
-    dispatcher hands it over when the broker is back."""
-    execution = Execution.objects.create(
+    dispatcher hands it over when the broker is back. ``unverified``: ``automation``
+    comes from a cached plan; the insert confirms its version or raises StalePlan."""
+    execution = Execution(
         automation=automation,
         status=Status.QUEUED,
         trigger_output=trigger_output,
         is_test=is_test,
         enqueued_at=timezone.now(),
     )
+    if unverified:
+        inserts.insert_execution(execution, [], expect=(automation.pk, automation.version))
+    else:
+        execution.save(force_insert=True)
     send_on_commit(execution.pk)
     return execution
-
-
-def team_of(execution_id: int) -> int | None:
-    return (
-        Execution.objects.filter(pk=execution_id)
-        .values_list("automation__project__team_id", flat=True)
-        .first()
-    )
 
 
 def running_per_team(team_ids: set[int]) -> dict[int, int]:
@@ -98,6 +114,24 @@ def _waiting(now: datetime) -> Q:
         & (Q(not_before__isnull=True) | Q(not_before__lte=now))
         & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
     )
+
+
+_WAITING_SQL = (
+    f"SELECT 1 FROM {Execution._meta.db_table} "  # noqa: S608 (the model's table name)
+    "WHERE status = %s AND enqueued_at IS NULL AND parent_id IS NULL LIMIT 1"
+)
+
+
+def hand_on(*, team_id: int | None) -> int:
+    """After a run: its slot goes to its team's oldest run waiting for one (refused by a
+    claim for want of a slot, or due after a wait). One indexed look first: in a backlog
+    every run is handed over already, and a full dispatch after each run cost more than
+    the claim. Runs handed over but never taken wait for housekeeping (DISPATCH_AFTER)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_WAITING_SQL, [Status.QUEUED])
+        if cursor.fetchone() is None:
+            return 0
+    return dispatch(team_id=team_id)
 
 
 def dispatch(*, team_id: int | None = None) -> int:

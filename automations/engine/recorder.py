@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from automations import metrics
 from automations.engine import inserts
-from automations.models import Execution, Status, StepRun
+from automations.models import Automation, Execution, Status, StepRun
 from connectors.jsondata import storable, storable_text
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ class Recorder:
         self.written: set[str] = set()
         # Whether a stored output was cut short: such a run cannot resume from its log.
         self.truncated = False
+        # (automation id, version) of a plan not yet confirmed fresh: the first write
+        # confirms it or raises StalePlan, writing nothing (engine/inserts.py).
+        self.expect_version: tuple[int, int] | None = None
 
     def add_secrets(self, values: list[Any]) -> None:
         extra = secret_values(values)
@@ -177,6 +180,8 @@ class Recorder:
             # Inside a transaction (a sub run, tests) a failed statement must not spoil it.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 self._write()
+        except inserts.StalePlan:
+            raise  # nothing written: the caller runs again with a fresh plan
         except Exception as exc:
             logger.exception("The log of execution %s could not be written", self.execution.pk)
             self._write_failure(exc, new)
@@ -204,13 +209,19 @@ class Recorder:
                     self._insert_tree()
             else:
                 self._insert_tree()
+            self.expect_version = None
             return
         with transaction.atomic():
+            if self.expect_version is not None:
+                automation_id, version = self.expect_version
+                if not Automation.objects.filter(pk=automation_id, version=version).exists():
+                    raise inserts.StalePlan(automation_id)
+                self.expect_version = None
             self._flush()
 
     def _insert_tree(self) -> None:
         """A run answered inline: this execution and its children, all new."""
-        inserts.insert_execution(self.execution, self.pending)
+        inserts.insert_execution(self.execution, self.pending, expect=self.expect_version)
         self.pending = []
         for child in self.children:
             child.execution.parent = self.execution

@@ -12,7 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from automations.engine import lease, queue
-from automations.engine.runner import Plan, Runner, load_plan
+from automations.engine.plans import plan_for_automation
+from automations.engine.runner import Plan, Runner
 from automations.models import Automation, Execution, Project, Status, StepRun
 
 
@@ -30,10 +31,13 @@ def answer_inline(
     is_test: bool = False,
     timeout: float | None = None,
     execution: Execution | None = None,
+    unverified: bool = False,
 ) -> tuple[Execution, Any]:
     """Run now for an HTTP caller: the execution, and the Response step's answer in full
     (``execution.response`` keeps a capped copy), or None. ``execution``, when given, was
-    written already (with its delivery receipt); otherwise it is written at the end."""
+    written already (with its delivery receipt); otherwise it is written at the end.
+    ``unverified``: the plan came from the cache unread; its first write confirms it or
+    raises StalePlan."""
     limit = min(settings.RUN_TIME_LIMIT, timeout) if timeout else settings.RUN_TIME_LIMIT
     if execution is None:
         execution = Execution(
@@ -41,6 +45,8 @@ def answer_inline(
             is_test=is_test, started_at=timezone.now(),
         )  # fmt: skip
     runner = Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False)
+    if unverified:
+        runner.recorder.expect_version = (plan.automation.pk, plan.automation.version)
     runner.run()
     return execution, runner.recorder.answer
 
@@ -56,11 +62,8 @@ def claim(execution_id: int) -> bool:
         if postgresql:
             # Claims of one team take turns (a transaction lock on the team's number), so
             # two of them cannot both count a free slot.
-            team_id = queue.team_of(execution_id)
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_TEAM_SLOTS, team_id or 0]
-                )
+                cursor.execute(LOCK_SQL, [LOCK_TEAM_SLOTS, execution_id])
         with connection.cursor() as cursor:
             cursor.execute(CLAIM_SQL, {
                 "pk": execution_id, "now": now, "lease": lease.lease_end(now),
@@ -82,6 +85,13 @@ _execution, _automation, _project = (
     Automation._meta.db_table,
     Project._meta.db_table,
 )
+# The team's lock, found and taken in one statement (one round trip per claim).
+LOCK_SQL = f"""
+SELECT pg_advisory_xact_lock(%s, COALESCE((
+    SELECT CAST(p.team_id AS integer) FROM {_execution} e
+    JOIN {_automation} a ON a.id = e.automation_id JOIN {_project} p ON p.id = a.project_id
+    WHERE e.id = %s), 0))
+"""  # noqa: S608 (table names from the models, values as parameters)
 # One statement: the row is queued and due, and its team runs fewer than the limit.
 CLAIM_SQL = f"""
 UPDATE {_execution} SET status = %(running)s, lease_until = %(lease)s, not_before = NULL,
@@ -111,7 +121,7 @@ def run_queued(execution_id: int) -> Execution | None:
     outputs, skipped = _previous_outputs(execution, own)
     with lease.holding(execution_id):
         runner = Runner(
-            load_plan(execution.automation_id), execution,
+            plan_for_automation(execution.automation_id), execution,
             deadline=time.monotonic() + settings.RUN_TIME_LIMIT - used, flush_each_step=True,
             previous_outputs=outputs, previous_skipped=skipped, defer_retries=True,
             prior_attempts={r.path: r.attempts for r in own if r.status == Status.QUEUED},
@@ -120,7 +130,7 @@ def run_queued(execution_id: int) -> Execution | None:
         runner.recorder.written = {run.path for run in own}
         runner.run()
     # The slot this run held goes to the oldest run of its team waiting for one.
-    queue.dispatch(team_id=runner.team_id)
+    queue.hand_on(team_id=runner.team_id)
     return execution
 
 

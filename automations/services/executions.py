@@ -24,10 +24,16 @@ RUN_TASK = queue.RUN_TASK
 
 
 def execution_enqueue(
-    *, automation: Automation, trigger_output: Any, is_test: bool = False
+    *, automation: Automation, trigger_output: Any, is_test: bool = False, unverified: bool = False
 ) -> Execution:
-    """Record a queued execution; a worker gets it once the row is committed."""
-    return queue.enqueue(automation=automation, trigger_output=trigger_output, is_test=is_test)
+    """Record a queued execution; a worker gets it once the row is committed.
+    ``unverified``: see ``queue.enqueue``."""
+    return queue.enqueue(
+        automation=automation,
+        trigger_output=trigger_output,
+        is_test=is_test,
+        unverified=unverified,
+    )
 
 
 def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, bool]:
@@ -64,13 +70,36 @@ def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, boo
     return retry, True
 
 
-def execution_prune(*, days: int | None = None) -> int:
-    """Delete top-level executions older than the retention period (children go with them)."""
+# Rows deleted per transaction when pruning. Deleting a month of a busy log in one
+# transaction held its locks and its WAL for minutes and took the database's I/O from
+# the webhooks; short batches let every insert in between go through at once.
+PRUNE_BATCH = 1000
+
+
+def execution_prune(*, days: int | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Delete top-level executions older than the retention period (their step runs and
+    children go with them), oldest first, ``batch`` at a time, each batch in a short
+    transaction of its own over a range of ids. The number of executions deleted."""
     days = settings.EXECUTION_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - timedelta(days=days)
-    deleted, _ = Execution.objects.filter(created_at__lt=cutoff, parent__isnull=True).delete()
-    DeliveryReceipt.objects.filter(received_at__lt=cutoff).delete()
+    old = Execution.objects.filter(created_at__lt=cutoff, parent__isnull=True)
+    deleted = _delete_in_ranges(old, batch, Execution._meta.label)
+    _delete_in_ranges(DeliveryReceipt.objects.filter(received_at__lt=cutoff), batch)
     return deleted
+
+
+def _delete_in_ranges(rows, batch: int, counted: str | None = None) -> int:
+    """Delete ``rows`` by ranges of ``batch`` ids, one transaction per range; the number
+    of ``counted`` rows deleted (cascades included)."""
+    total, after = 0, 0
+    while True:
+        ids = list(rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        with transaction.atomic():
+            _, per_model = rows.filter(pk__gt=after, pk__lte=ids[-1]).delete()
+        total += per_model.get(counted, 0) if counted else 0
+        after = ids[-1]
 
 
 def execution_housekeeping() -> dict[str, int]:

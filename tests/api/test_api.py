@@ -159,12 +159,12 @@ def test_executions_filter_and_paginate_newest_first(api, project):
         e = Execution.objects.create(automation_id=automation_id, status=status)
         Execution.objects.filter(pk=e.pk).update(created_at=now - timedelta(minutes=minutes))
     page = api.get("/api/v1/executions/", {"status": "failed"}).json()
-    assert page["count"] == 2
+    assert len(page["results"]) == 2
     times = [row["created_at"] for row in page["results"]]
     assert times == sorted(times, reverse=True)
     since = (now - timedelta(minutes=25)).isoformat()
-    assert api.get("/api/v1/executions/", {"since": since}).json()["count"] == 2
-    assert api.get("/api/v1/executions/", {"automation": automation_id}).json()["count"] == 3
+    assert len(api.get("/api/v1/executions/", {"since": since}).json()["results"]) == 2
+    assert len(api.get("/api/v1/executions/", {"automation": automation_id}).json()["results"]) == 3
     assert api.get("/api/v1/executions/", {"status": "weird"}).status_code == 400
     assert api.get("/api/v1/executions/", {"since": "yesterday"}).status_code == 400
 

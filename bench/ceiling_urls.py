@@ -1,0 +1,5 @@
+from django.urls import path
+
+from bench.views import ceiling
+
+urlpatterns = [path("bench/ceiling/", ceiling)]

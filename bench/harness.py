@@ -1,0 +1,311 @@
+"""Processes for the benchmark: databases, gunicorn, a private redis-server, qclusters,
+the local sink server, wrk, and the resident memory of a process tree."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "switchboard_bench")
+
+# wrk's Lua: a fixed body or a unique "n" per request, a per-thread request limit, and
+# the percentiles the targets name, printed as one JSON line.
+LUA = r"""
+local limit = tonumber(os.getenv("WRK_LIMIT") or "0")
+local unique = os.getenv("WRK_BODY") == "unique"
+local base = tonumber(os.getenv("WRK_BASE") or "0")
+local counter, responses, serial = 0, 0, 0
+wrk.method = os.getenv("WRK_METHOD") or "POST"
+if wrk.method == "POST" then
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.body = '{"text": "hello", "n": 1}'
+end
+function setup(thread)
+  serial = serial + 1
+  thread:set("tid", serial)
+end
+if unique then
+  function request()
+    counter = counter + 1
+    local n = base + tid * 10000000 + counter
+    return wrk.format(nil, nil, nil, string.format('{"text": "hello", "n": %d}', n))
+  end
+end
+function response(status, headers, body)
+  responses = responses + 1
+  if limit > 0 and responses >= limit then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'JSON {"p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, "requests": %d, ' ..
+    '"seconds": %.3f, "non_2xx": %d, "socket_errors": %d}\n',
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, summary.requests, summary.duration / 1e6,
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_for(database_url: str, data_dir: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DEBUG="false",
+        SECRET_KEY="bench-" + "x" * 60,
+        ENCRYPTION_KEYS="g5lp_XIvf57QnEMfLR5MAGKcLP537FKz4RXTBtcVrXA=",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        SECURE_HSTS_SECONDS="0",
+        SESSION_COOKIE_SECURE="false",
+        DATA_DIR=data_dir,
+        LOG_LEVEL="WARNING",
+        OUTBOUND_ALLOWLIST="127.0.0.1",
+        PYTHONPATH=str(ROOT),
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise SystemExit(f"manage.py {' '.join(args[:2])} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def shell(env: dict[str, str], code: str) -> str:
+    """Run ``code`` in a Django shell; its last line of output."""
+    return manage(env, "shell", "-c", code).strip().splitlines()[-1]
+
+
+def fresh_postgres(name: str) -> str:
+    database = f"{DB_PREFIX}_{name}"
+    for sql in (f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", f"CREATE DATABASE {database}"):
+        subprocess.run(["psql", ADMIN_URL, "-qc", sql], check=True, capture_output=True)
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+def drop_postgres(url: str) -> None:
+    database = url.rsplit("/", 1)[1]
+    subprocess.run(
+        ["psql", ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
+        check=True,
+        capture_output=True,
+    )
+
+
+@contextmanager
+def gunicorn(
+    env: dict[str, str], workers: int, probe: str = "/healthz"
+) -> Iterator[tuple[str, int]]:
+    """gunicorn as production runs it (gunicorn.conf.py: gthread); yields its base URL
+    and its master's pid."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + probe, timeout=1)  # noqa: S310
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not start")
+        yield base, server.pid
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="switchboard-bench-redis-")
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            folder,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def redis_flush(url: str) -> None:
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    subprocess.run(["redis-cli", "-p", port, "FLUSHALL"], check=True, capture_output=True)
+
+
+@contextmanager
+def qcluster(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    cluster = subprocess.Popen(
+        [PYTHON, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        try:
+            cluster.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+
+
+@contextmanager
+def sink() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(port)])
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def sink_counts(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(url + "/counts", timeout=10) as answer:  # noqa: S310
+        return json.loads(answer.read())
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: float = 10,
+    connections: int = 32,
+    limit: int = 0,
+    unique_base: int | None = None,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> dict:
+    """Drive ``url`` for ``seconds`` (or until ``limit`` answers in all); the request
+    rate, latency percentiles and errors."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA)
+    env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // 2 if limit else 0))
+    if unique_base is not None:
+        env.update(WRK_BODY="unique", WRK_BASE=str(unique_base))
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    os.unlink(script.name)
+    line = next(line for line in out.splitlines() if line.startswith("JSON "))
+    stats = json.loads(line[5:])
+    stats["rps"] = round(stats["requests"] / stats["seconds"], 1) if stats["seconds"] else 0.0
+    stats["errors"] = stats.pop("non_2xx") + stats.pop("socket_errors")
+    return stats
+
+
+def rss_mb(pid: int) -> list[float]:
+    """Resident memory of each descendant of ``pid`` (gunicorn's or qcluster's
+    processes), in MB."""
+    sizes = []
+    for child in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(round(int(line.split()[1]) / 1024, 1))
+        except OSError:
+            continue
+    return sorted(sizes)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            tasks = Path(f"/proc/{current}/task").iterdir()
+            children = set()
+            for task in tasks:
+                children.update(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+        found.extend(children)
+        todo.extend(children)
+    return found
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
