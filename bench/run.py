@@ -144,6 +144,8 @@ def bench_sync(name: str, database_url: str, seconds: int, workers: int) -> dict
             for kind, url in urls.items():
                 runs[kind].append(h.wrk(url, seconds=seconds))
     logged = count(env, "SELECT COUNT(*) FROM automations_execution")[0]
+    if database_url:
+        h.drop_postgres(database_url)
     shutil.rmtree(data_dir, ignore_errors=True)
     webhook = max(runs["webhook"], key=lambda r: r["rps"])
     ceiling = max(runs["ceiling"], key=lambda r: r["rps"])
@@ -317,6 +319,7 @@ def bench_log(executions: int, pruned: int, workers: int, seconds: int) -> dict:
     data_dir = tempfile.mkdtemp(prefix="switchboard-bench-log-")
     env = h.env_for(database_url, data_dir)
     h.manage(env, "migrate", "-v0")
+    h.manage(env, "collectstatic", "--noinput", "-v0")  # the page's hashed static names
     started = time.monotonic()
     h.manage(env, "fill_execution_log", "--executions", str(executions))
     fill_seconds = round(time.monotonic() - started, 1)
@@ -620,6 +623,8 @@ def use_case_1(database_url: str, name: str) -> dict:
     )
     if result.returncode:
         raise SystemExit(f"use case 1 bench failed:\n{result.stdout}\n{result.stderr}")
+    if database_url:
+        h.drop_postgres(database_url)
     shutil.rmtree(data_dir, ignore_errors=True)
     return {"database": name, **json.loads(result.stdout.strip().splitlines()[-1])}
 
