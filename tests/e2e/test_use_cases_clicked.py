@@ -3,18 +3,19 @@ and Contentstack stand-ins (issue 12, Proof)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from accounts.services import account_create
 from automations.models import Automation, Execution, Status
-from tests.e2e.wizard_support import new_automation, open_step, shot, sign_in
+from tests.e2e.wizard_support import (
+    deliver_entry_and_check_its_featured_image,
+    new_automation,
+    open_step,
+    shot,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-FIXTURE = Path(__file__).resolve().parents[1] / "connectors/contentstack/fixtures/entry_create.json"
 
 
 def choose_account_and_proceed(page, step: str, account_pk: int) -> None:
@@ -111,14 +112,4 @@ def test_use_case_2_from_the_template(
     page.wait_for_selector("h1 .ok:has-text('active')")
     shot(page, "activated")
 
-    (webhook,) = contentstack_standin.webhooks.values()
-    header = webhook["destinations"][0]["custom_header"][0]
-    entry = contentstack_standin.add_entry("blog_post", "Ten tips for spring gardening")
-    payload = json.loads(FIXTURE.read_text().replace("__ENTRY_UID__", entry["uid"]))
-    response = page.request.post(
-        webhook["destinations"][0]["target_url"], data=json.dumps(payload),
-        headers={header["header_name"]: header["value"], "Content-Type": "application/json"},
-    )  # fmt: skip
-    assert response.status == 202, response.text()
-    (asset,) = contentstack_standin.assets.values()
-    assert contentstack_standin.entry("blog_post", entry["uid"])["featured_image"] == asset["uid"]
+    deliver_entry_and_check_its_featured_image(page, contentstack_standin)

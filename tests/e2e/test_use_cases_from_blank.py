@@ -4,19 +4,20 @@ page of the team at 1280 and 390 px wide, screenshotted under artifacts/screensh
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from accounts.services import account_create
 from automations.models import Automation, Execution, Status
 from tests.automations.factories import make_execution
-from tests.e2e.wizard_support import choose_action, new_automation, shot, sign_in
+from tests.e2e.wizard_support import (
+    choose_action,
+    deliver_entry_and_check_its_featured_image,
+    new_automation,
+    shot,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-FIXTURE = Path(__file__).resolve().parents[1] / "connectors/contentstack/fixtures/entry_create.json"
 
 
 def choose_trigger(page, connector: str, trigger: str) -> None:
@@ -181,17 +182,7 @@ def test_use_case_2_from_a_blank_automation(
     page.wait_for_selector("h1 .ok:has-text('active')")
     shot(page, "activated")
 
-    (webhook,) = contentstack_standin.webhooks.values()
-    header = webhook["destinations"][0]["custom_header"][0]
-    entry = contentstack_standin.add_entry("blog_post", "Ten tips for spring gardening")
-    payload = json.loads(FIXTURE.read_text().replace("__ENTRY_UID__", entry["uid"]))
-    response = page.request.post(
-        webhook["destinations"][0]["target_url"], data=json.dumps(payload),
-        headers={header["header_name"]: header["value"], "Content-Type": "application/json"},
-    )  # fmt: skip
-    assert response.status == 202, response.text()
-    (asset,) = contentstack_standin.assets.values()
-    assert contentstack_standin.entry("blog_post", entry["uid"])["featured_image"] == asset["uid"]
+    deliver_entry_and_check_its_featured_image(page, contentstack_standin)
 
 
 def test_every_page_fits_a_phone_and_a_desktop(page, ada, ada_chatgpt):
