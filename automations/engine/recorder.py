@@ -21,7 +21,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from automations import metrics
-from automations.engine import inserts
+from automations.engine import inserts, progress
+from automations.engine.outcomes import StepFailed
 from automations.models import Automation, Execution, Status, StepRun
 from connectors.jsondata import storable, storable_text
 
@@ -67,6 +68,17 @@ def secret_values(values: list[Any]) -> frozenset[str]:
     return frozenset(str(v) for v in values if isinstance(v, str | int) and len(str(v)) >= 6)
 
 
+# The execution's columns a flush writes (its lease too, when the run leaves its worker).
+ROW_FIELDS = (
+    "status", "error", "response", "tokens_used", "started_at", "finished_at", "duration_ms",
+    "resume_position", "resume_path", "waited_seconds", "not_before", "enqueued_at",
+)  # fmt: skip
+
+
+def _row_state(execution: Execution) -> tuple:
+    return (*(getattr(execution, name) for name in ROW_FIELDS), execution.lease_until)
+
+
 class Recorder:
     def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
         self.execution = execution
@@ -86,6 +98,10 @@ class Recorder:
         # (automation id, version) of a plan not yet confirmed fresh: the first write
         # confirms it or raises StalePlan, writing nothing (engine/inserts.py).
         self.expect_version: tuple[int, int] | None = None
+        # The execution's row as last written (or as read): a flush that would write the
+        # same values again skips it. A background run's step started and finished
+        # without changing its row cost two updates of it before.
+        self.saved_state = _row_state(execution) if execution.pk is not None else None
 
     def add_secrets(self, values: list[Any]) -> None:
         extra = secret_values(values)
@@ -137,19 +153,16 @@ class Recorder:
         self, *, step_key: str, position: int, path: str, iteration: int | None,
         connector: str, action: str, input: Any, started_at,
     ) -> None:  # fmt: skip
-        """Write at once that a step is about to call its action."""
-        self.flush()
-        values = {
-            "step_key": step_key, "position": position, "iteration": iteration,
+        """Write at once that a step is about to call its action (with what is pending);
+        StepFailed if that cannot be written, so that the action is not called."""
+        self.pending.append({
+            "step_key": step_key, "position": position, "path": path, "iteration": iteration,
             "connector": connector, "action": action, "status": "running",
             "input": cap_output(redact(storable(input), self.secrets))[0], "output": None,
             "error": "", "started_at": started_at, "finished_at": None,
-        }  # fmt: skip
-        if path in self.written:
-            StepRun.objects.filter(execution=self.execution, path=path).update(**values)
-        else:
-            StepRun.objects.create(execution=self.execution, path=path, **values)
-            self.written.add(path)
+        })  # fmt: skip
+        if not self.flush():
+            raise StepFailed("The log could not be written, so the step was not run.")
 
     def finish(
         self, *, status: str, error: str = "", response: Any = None, tokens: int = 0
@@ -176,6 +189,10 @@ class Recorder:
         """Write what is pending; False when that failed (the database refused a row): the
         execution is then written alone as failed, saying so, without its step runs."""
         new = self.execution.pk is None
+        if not (new or self.pending or self.children) and (
+            _row_state(self.execution) == self.saved_state
+        ):
+            return True  # nothing to write (a step about to start right after the claim)
         try:
             # Inside a transaction (a sub run, tests) a failed statement must not spoil it.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
@@ -211,6 +228,14 @@ class Recorder:
                 self._insert_tree()
             self.expect_version = None
             return
+        if (
+            self.execution.pk is not None
+            and not self.children
+            and self.expect_version is None
+            and progress.supported(len(self.pending))
+        ):
+            self._write_progress()
+            return
         with transaction.atomic():
             if self.expect_version is not None:
                 automation_id, version = self.expect_version
@@ -228,21 +253,32 @@ class Recorder:
             child._insert_tree()
         self.children = []
 
+    def _write_progress(self) -> None:
+        """A background run's progress in one statement (engine/progress.py)."""
+        execution = self.execution
+        state = _row_state(execution)
+        fields: list[str] = []
+        if state != self.saved_state:
+            leaving = ["lease_until"] if execution.status != "running" else []
+            fields = [*ROW_FIELDS, *leaving]
+        updates = [values for values in self.pending if values["path"] in self.written]
+        new = [values for values in self.pending if values["path"] not in self.written]
+        progress.write(execution, updates, new, fields)
+        self.saved_state = state
+        self.written.update(values["path"] for values in self.pending)
+        self.pending = []
+
     def _flush(self) -> None:
         execution = self.execution
         if execution.pk is None:
             execution.save(force_insert=True)
-        else:
+            self.saved_state = _row_state(execution)
+        elif (state := _row_state(execution)) != self.saved_state:
             # The lease belongs to the heartbeat while the run runs: written here only
             # when the run leaves its worker (finished, or back to the queue).
             leaving = ["lease_until"] if execution.status != "running" else []
-            execution.save(
-                update_fields=[
-                    "status", "error", "response", "tokens_used", "started_at", "finished_at",
-                    "duration_ms", "resume_position", "resume_path", "waited_seconds",
-                    "not_before", "enqueued_at", *leaving,
-                ]
-            )  # fmt: skip
+            execution.save(update_fields=[*ROW_FIELDS, *leaving])
+            self.saved_state = state
         if self.pending:
             for values in self.pending:
                 if values["path"] in self.written:

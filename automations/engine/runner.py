@@ -295,7 +295,10 @@ class Runner:
                 flow.run_holder(self, address, step, action, data)
             else:
                 self._run_leaf(address, step, action, data)
-            if self.flush_each_step and self.writes:
+            last = not prefix and index == len(steps) - 1
+            # After the run's last step the final write (its status) takes this step's
+            # log with it, in the same transaction.
+            if self.flush_each_step and self.writes and not last:
                 self.recorder.flush()
 
     def _run_leaf(self, address: Address, step: Step, action: Action, data: dict) -> None:

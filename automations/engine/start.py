@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from automations.engine import lease, queue
-from automations.engine.plans import plan_for_automation
+from automations.engine.plans import plan_for_automation, plan_for_version
 from automations.engine.runner import Plan, Runner
 from automations.models import Automation, Execution, Project, Status, StepRun
 
@@ -51,10 +51,12 @@ def answer_inline(
     return execution, runner.recorder.answer
 
 
-def claim(execution_id: int) -> bool:
-    """Take a queued execution for this worker, with a lease. False when another worker
-    has it, it is not due yet, or its team already runs TEAM_MAX_CONCURRENT_RUNS; then
-    it waits, marked not handed over, for a slot (``queue.dispatch`` sends it)."""
+def claim(execution_id: int) -> Execution | None:
+    """Take a queued execution for this worker, with a lease: the execution as the claim
+    left it, with ``plan_version`` (its automation's version) and ``first_start`` (it
+    never ran before, so it has no step runs yet). None when another worker has it, it
+    is not due yet, or its team already runs TEAM_MAX_CONCURRENT_RUNS; then it waits,
+    marked not handed over, for a slot (``queue.dispatch`` sends it)."""
     now = timezone.now()
     postgresql = connection.vendor == "postgresql"
     # SQLite runs one write at a time: there the one statement is the whole claim.
@@ -64,19 +66,22 @@ def claim(execution_id: int) -> bool:
             # two of them cannot both count a free slot.
             with connection.cursor() as cursor:
                 cursor.execute(LOCK_SQL, [LOCK_TEAM_SLOTS, execution_id])
-        with connection.cursor() as cursor:
-            cursor.execute(CLAIM_SQL, {
-                "pk": execution_id, "now": now, "lease": lease.lease_end(now),
-                "limit": settings.TEAM_MAX_CONCURRENT_RUNS, "queued": Status.QUEUED,
-                "running": Status.RUNNING,
-            })  # fmt: skip
-            if cursor.rowcount:
-                return True
+        # The row comes back from the claim itself: no read after it.
+        claimed = list(Execution.objects.raw(CLAIM_SQL, {
+            "pk": execution_id, "now": now, "lease": lease.lease_end(now),
+            "limit": settings.TEAM_MAX_CONCURRENT_RUNS, "queued": Status.QUEUED,
+            "running": Status.RUNNING,
+        }))  # fmt: skip
+    if claimed:
+        execution = claimed[0]
+        # COALESCE kept an earlier start: only a first start has the claim's own time.
+        execution.first_start = execution.started_at == now
+        return execution
     # Still queued and due: its team is at its limit.
     Execution.objects.filter(
         Q(not_before__isnull=True) | Q(not_before__lte=now), pk=execution_id, status=Status.QUEUED
     ).update(enqueued_at=None)
-    return False
+    return None
 
 
 LOCK_TEAM_SLOTS = 7401  # the class of PostgreSQL advisory locks taken by claims
@@ -107,25 +112,32 @@ WHERE id = %(pk)s AND status = %(queued)s
         WHERE a.id = {_execution}.automation_id
     )
   ) < %(limit)s
+RETURNING *, (
+    SELECT a.version FROM {_automation} a WHERE a.id = {_execution}.automation_id
+) AS plan_version
 """  # noqa: S608 (table names from the models, values as parameters)
 
 
 def run_queued(execution_id: int) -> Execution | None:
-    if not claim(execution_id):
+    execution = claim(execution_id)
+    if execution is None:
         return None
-    execution = Execution.objects.get(pk=execution_id)
-    own = list(execution.step_runs.all())
+    own = [] if execution.first_start else list(execution.step_runs.all())
     # The run's time limit counts from its first start (a resumed run has used some),
     # less the time it spent in delays.
     used = (timezone.now() - execution.started_at).total_seconds() - execution.waited_seconds
     outputs, skipped = _previous_outputs(execution, own)
+    if execution.plan_version is None:
+        plan = plan_for_automation(execution.automation_id)
+    else:
+        plan = plan_for_version(execution.automation_id, execution.plan_version)
     with lease.holding(execution_id):
         runner = Runner(
-            plan_for_automation(execution.automation_id), execution,
+            plan, execution,
             deadline=time.monotonic() + settings.RUN_TIME_LIMIT - used, flush_each_step=True,
             previous_outputs=outputs, previous_skipped=skipped, defer_retries=True,
             prior_attempts={r.path: r.attempts for r in own if r.status == Status.QUEUED},
-            on_step=lambda: lease.renew(execution_id),
+            on_step=lambda: lease.renew_if_due(execution_id),
         )  # fmt: skip
         runner.recorder.written = {run.path for run in own}
         runner.run()

@@ -103,7 +103,7 @@ def test_two_workers_never_run_one_execution(team):
 
 def test_a_claim_is_taken_once():
     # The claim is one conditional UPDATE; the database decides who gets it.
-    assert start.claim(123456) is False
+    assert start.claim(123456) is None
 
 
 def test_it_references_earlier_outputs_keeping_types(team):
