@@ -49,7 +49,10 @@ def _insert_fields() -> tuple:
 
 @lru_cache(maxsize=64)
 def _statement(
-    updates: tuple[tuple[str, ...], ...], inserts: int, execution_fields: tuple[str, ...]
+    updates: tuple[tuple[str, ...], ...],
+    inserts: int,
+    execution_fields: tuple[str, ...],
+    returning: str | None,
 ) -> str:
     quote = connection.ops.quote_name
     runs, executions = quote(StepRun._meta.db_table), quote(Execution._meta.db_table)
@@ -73,9 +76,10 @@ def _statement(
         assignments = ", ".join(
             f"{quote(_field(Execution, name).column)} = %s" for name in execution_fields
         )
-        main = (
-            f"UPDATE {executions} SET {assignments} WHERE {quote(Execution._meta.pk.column)} = %s"  # noqa: S608, E501
-        )
+        pk = quote(Execution._meta.pk.column)
+        main = f"UPDATE {executions} SET {assignments} WHERE {pk} = %s"  # noqa: S608
+        if returning:
+            main += f" RETURNING ({returning})"
     else:
         main = "SELECT 1"
     return f"WITH {', '.join(parts)} {main}" if parts else main
@@ -86,10 +90,13 @@ def write(
     updates: list[dict[str, Any]],
     inserts: list[dict[str, Any]],
     execution_fields: list[str],
-) -> None:
+    returning: tuple[str, list] | None = None,
+) -> Any:
     """Update the step runs in ``updates`` (by path; only the keys each holds), insert
     those in ``inserts`` (a key left out gets its field's default) and write
-    ``execution_fields`` of the execution row, in one statement."""
+    ``execution_fields`` of the execution row, in one statement. ``returning``, an SQL
+    expression and its parameters, is answered by the same statement when the execution
+    row is written (None otherwise): a question the caller would ask right after."""
     params: list[Any] = []
     for values in updates:
         params.extend(_param(_field(StepRun, name), value) for name, value in values.items())
@@ -104,8 +111,17 @@ def write(
         params.append(_param(field, getattr(execution, field.attname)))
     if execution_fields:
         params.append(execution.pk)
+    expression = None
+    if returning and execution_fields:
+        expression = returning[0]
+        params.extend(returning[1])
     statement = _statement(
-        tuple(tuple(values) for values in updates), len(inserts), tuple(execution_fields)
+        tuple(tuple(values) for values in updates),
+        len(inserts),
+        tuple(execution_fields),
+        expression,
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
+        row = cursor.fetchone() if expression else None
+    return row[0] if row else None

@@ -116,21 +116,27 @@ def _waiting(now: datetime) -> Q:
     )
 
 
-_WAITING_SQL = (
-    f"SELECT 1 FROM {Execution._meta.db_table} "  # noqa: S608 (the model's table name)
-    "WHERE status = %s AND enqueued_at IS NULL AND parent_id IS NULL LIMIT 1"
+# Whether any run waits to be handed over: asked after every background run, by the
+# write that finishes it where it can (Recorder.ask_on_finish), else on its own.
+WAITING_EXISTS = (
+    f"EXISTS (SELECT 1 FROM {Execution._meta.db_table} "  # noqa: S608 (the model's table)
+    "WHERE status = %s AND enqueued_at IS NULL AND parent_id IS NULL)",
+    [Status.QUEUED],
 )
 
 
-def hand_on(*, team_id: int | None) -> int:
+def hand_on(*, team_id: int | None, waiting: bool | None = None) -> int:
     """After a run: its slot goes to its team's oldest run waiting for one (refused by a
-    claim for want of a slot, or due after a wait). One indexed look first: in a backlog
-    every run is handed over already, and a full dispatch after each run cost more than
-    the claim. Runs handed over but never taken wait for housekeeping (DISPATCH_AFTER)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_WAITING_SQL, [Status.QUEUED])
-        if cursor.fetchone() is None:
-            return 0
+    claim for want of a slot, or due after a wait). One indexed look first (``waiting``
+    when the run's last write answered it): in a backlog every run is handed over
+    already, and a full dispatch after each run cost more than the claim. Runs handed
+    over but never taken wait for housekeeping (DISPATCH_AFTER)."""
+    if waiting is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + WAITING_EXISTS[0], WAITING_EXISTS[1])
+            waiting = bool(cursor.fetchone()[0])
+    if not waiting:
+        return 0
     return dispatch(team_id=team_id)
 
 

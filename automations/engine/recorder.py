@@ -98,6 +98,10 @@ class Recorder:
         # (automation id, version) of a plan not yet confirmed fresh: the first write
         # confirms it or raises StalePlan, writing nothing (engine/inserts.py).
         self.expect_version: tuple[int, int] | None = None
+        # A question (SQL and parameters) the write that finishes the run answers too,
+        # and its answer (None when not asked or not answered).
+        self.ask_on_finish: tuple[str, list] | None = None
+        self.finish_answer: Any = None
         # The execution's row as last written (or as read): a flush that would write the
         # same values again skips it. A background run's step started and finished
         # without changing its row cost two updates of it before.
@@ -263,7 +267,10 @@ class Recorder:
             fields = [*ROW_FIELDS, *leaving]
         updates = [values for values in self.pending if values["path"] in self.written]
         new = [values for values in self.pending if values["path"] not in self.written]
-        progress.write(execution, updates, new, fields)
+        ask = self.ask_on_finish if execution.finished else None
+        answer = progress.write(execution, updates, new, fields, ask)
+        if ask and fields:
+            self.finish_answer = answer
         self.saved_state = state
         self.written.update(values["path"] for values in self.pending)
         self.pending = []

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from automations.engine import lease, queue
 from automations.engine.plans import plan_for_automation, plan_for_version
@@ -58,20 +59,24 @@ def claim(execution_id: int) -> Execution | None:
     is not due yet, or its team already runs TEAM_MAX_CONCURRENT_RUNS; then it waits,
     marked not handed over, for a slot (``queue.dispatch`` sends it)."""
     now = timezone.now()
-    postgresql = connection.vendor == "postgresql"
-    # SQLite runs one write at a time: there the one statement is the whole claim.
-    with transaction.atomic() if postgresql else contextlib.nullcontext():
-        if postgresql:
-            # Claims of one team take turns (a transaction lock on the team's number), so
-            # two of them cannot both count a free slot.
+    params = {
+        "pk": execution_id, "now": now, "lease": lease.lease_end(now),
+        "limit": settings.TEAM_MAX_CONCURRENT_RUNS, "queued": Status.QUEUED,
+        "running": Status.RUNNING, "lock_class": LOCK_TEAM_SLOTS,
+    }  # fmt: skip
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        claimed = _claim_in_one_round_trip(params)
+    elif connection.vendor == "postgresql":
+        with transaction.atomic():
+            # Claims of one team take turns (a transaction lock on the team's number),
+            # so two of them cannot both count a free slot.
             with connection.cursor() as cursor:
-                cursor.execute(LOCK_SQL, [LOCK_TEAM_SLOTS, execution_id])
-        # The row comes back from the claim itself: no read after it.
-        claimed = list(Execution.objects.raw(CLAIM_SQL, {
-            "pk": execution_id, "now": now, "lease": lease.lease_end(now),
-            "limit": settings.TEAM_MAX_CONCURRENT_RUNS, "queued": Status.QUEUED,
-            "running": Status.RUNNING,
-        }))  # fmt: skip
+                cursor.execute(LOCK_SQL, params)
+            claimed = list(Execution.objects.raw(CLAIM_SQL, params))
+    else:
+        # SQLite runs one write at a time: there the one statement is the whole claim,
+        # and the row comes back from it (no read after it).
+        claimed = list(Execution.objects.raw(CLAIM_SQL, params))
     if claimed:
         execution = claimed[0]
         # COALESCE kept an earlier start: only a first start has the claim's own time.
@@ -92,10 +97,10 @@ _execution, _automation, _project = (
 )
 # The team's lock, found and taken in one statement (one round trip per claim).
 LOCK_SQL = f"""
-SELECT pg_advisory_xact_lock(%s, COALESCE((
+SELECT pg_advisory_xact_lock(%(lock_class)s, COALESCE((
     SELECT CAST(p.team_id AS integer) FROM {_execution} e
     JOIN {_automation} a ON a.id = e.automation_id JOIN {_project} p ON p.id = a.project_id
-    WHERE e.id = %s), 0))
+    WHERE e.id = %(pk)s), 0))
 """  # noqa: S608 (table names from the models, values as parameters)
 # One statement: the row is queued and due, and its team runs fewer than the limit.
 CLAIM_SQL = f"""
@@ -116,6 +121,51 @@ RETURNING *, (
     SELECT a.version FROM {_automation} a WHERE a.id = {_execution}.automation_id
 ) AS plan_version
 """  # noqa: S608 (table names from the models, values as parameters)
+
+
+def _claim_in_one_round_trip(params: dict) -> list[Execution]:
+    """The claim's transaction (BEGIN, the team's lock, the conditional update, COMMIT)
+    sent as one message: a worker waits on the database once per claim instead of four
+    times. Each statement still gets its own snapshot, so the update counts the runs
+    that claims committed while this one waited for the lock. psycopg's client-side
+    binding quotes the values (one message may hold several statements only without
+    server-side parameters). Only outside a transaction: inside one (tests), the claim
+    takes the two-statement path above."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = psycopg.ClientCursor(connection.connection)
+        try:
+            cursor.execute(f"BEGIN; {LOCK_SQL}; {CLAIM_SQL}; COMMIT", params)
+            cursor.nextset()
+            cursor.nextset()  # the update's rows
+            columns = [column.name for column in cursor.description]
+            rows = cursor.fetchall()
+        except BaseException:
+            if connection.connection.info.transaction_status != TransactionStatus.IDLE:
+                connection.connection.rollback()
+            raise
+        finally:
+            cursor.close()
+    return [_execution_from_row(columns, row) for row in rows]
+
+
+def _execution_from_row(columns: list[str], row: tuple) -> Execution:
+    # As the ORM would load it: each field's own conversion (JSON arrives as text), in
+    # the model's field order (the table's may differ); other columns as attributes.
+    by_column = dict(zip(columns, row, strict=True))
+    values = []
+    for field in Execution._meta.concrete_fields:
+        value = by_column.pop(field.column)
+        if hasattr(field, "from_db_value"):
+            value = field.from_db_value(value, None, connection)
+        values.append(value)
+    execution = Execution.from_db(
+        connection.alias, [f.attname for f in Execution._meta.concrete_fields], values
+    )
+    for name, value in by_column.items():
+        setattr(execution, name, value)
+    return execution
 
 
 def run_queued(execution_id: int) -> Execution | None:
@@ -140,9 +190,10 @@ def run_queued(execution_id: int) -> Execution | None:
             on_step=lambda: lease.renew_if_due(execution_id),
         )  # fmt: skip
         runner.recorder.written = {run.path for run in own}
+        runner.recorder.ask_on_finish = queue.WAITING_EXISTS
         runner.run()
     # The slot this run held goes to the oldest run of its team waiting for one.
-    queue.hand_on(team_id=runner.team_id)
+    queue.hand_on(team_id=runner.team_id, waiting=runner.recorder.finish_answer)
     return execution
 
 
