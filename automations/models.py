@@ -212,6 +212,12 @@ class Execution(models.Model):
                 name="execution_leased",
                 condition=models.Q(status="running"),
             ),
+            # Every claim counts its team's running runs: only those rows, by automation.
+            models.Index(
+                fields=["automation"],
+                name="execution_running",
+                condition=models.Q(status="running", parent__isnull=True),
+            ),
         ]
         constraints = [
             # Retry pressed twice makes one retry: the second finds this one taken.

@@ -5,17 +5,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psycopg
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
-from psycopg.pq import TransactionStatus
 
 from automations.engine import lease, queue
+from automations.engine.claims import claim
 from automations.engine.plans import plan_for_automation, plan_for_version
 from automations.engine.runner import Plan, Runner
-from automations.models import Automation, Execution, Project, Status, StepRun
+from automations.models import Execution, Status, StepRun
 
 
 def run_inline(
@@ -50,122 +47,6 @@ def answer_inline(
         runner.recorder.expect_version = (plan.automation.pk, plan.automation.version)
     runner.run()
     return execution, runner.recorder.answer
-
-
-def claim(execution_id: int) -> Execution | None:
-    """Take a queued execution for this worker, with a lease: the execution as the claim
-    left it, with ``plan_version`` (its automation's version) and ``first_start`` (it
-    never ran before, so it has no step runs yet). None when another worker has it, it
-    is not due yet, or its team already runs TEAM_MAX_CONCURRENT_RUNS; then it waits,
-    marked not handed over, for a slot (``queue.dispatch`` sends it)."""
-    now = timezone.now()
-    params = {
-        "pk": execution_id, "now": now, "lease": lease.lease_end(now),
-        "limit": settings.TEAM_MAX_CONCURRENT_RUNS, "queued": Status.QUEUED,
-        "running": Status.RUNNING, "lock_class": LOCK_TEAM_SLOTS,
-    }  # fmt: skip
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        claimed = _claim_in_one_round_trip(params)
-    elif connection.vendor == "postgresql":
-        with transaction.atomic():
-            # Claims of one team take turns (a transaction lock on the team's number),
-            # so two of them cannot both count a free slot.
-            with connection.cursor() as cursor:
-                cursor.execute(LOCK_SQL, params)
-            claimed = list(Execution.objects.raw(CLAIM_SQL, params))
-    else:
-        # SQLite runs one write at a time: there the one statement is the whole claim,
-        # and the row comes back from it (no read after it).
-        claimed = list(Execution.objects.raw(CLAIM_SQL, params))
-    if claimed:
-        execution = claimed[0]
-        # COALESCE kept an earlier start: only a first start has the claim's own time.
-        execution.first_start = execution.started_at == now
-        return execution
-    # Still queued and due: its team is at its limit.
-    Execution.objects.filter(
-        Q(not_before__isnull=True) | Q(not_before__lte=now), pk=execution_id, status=Status.QUEUED
-    ).update(enqueued_at=None)
-    return None
-
-
-LOCK_TEAM_SLOTS = 7401  # the class of PostgreSQL advisory locks taken by claims
-_execution, _automation, _project = (
-    Execution._meta.db_table,
-    Automation._meta.db_table,
-    Project._meta.db_table,
-)
-# The team's lock, found and taken in one statement (one round trip per claim).
-LOCK_SQL = f"""
-SELECT pg_advisory_xact_lock(%(lock_class)s, COALESCE((
-    SELECT CAST(p.team_id AS integer) FROM {_execution} e
-    JOIN {_automation} a ON a.id = e.automation_id JOIN {_project} p ON p.id = a.project_id
-    WHERE e.id = %(pk)s), 0))
-"""  # noqa: S608 (table names from the models, values as parameters)
-# One statement: the row is queued and due, and its team runs fewer than the limit.
-CLAIM_SQL = f"""
-UPDATE {_execution} SET status = %(running)s, lease_until = %(lease)s, not_before = NULL,
-    started_at = COALESCE(started_at, %(now)s)
-WHERE id = %(pk)s AND status = %(queued)s
-  AND (not_before IS NULL OR not_before <= %(now)s)
-  AND (
-    SELECT COUNT(*) FROM {_execution} busy
-    JOIN {_automation} ba ON ba.id = busy.automation_id
-    JOIN {_project} bp ON bp.id = ba.project_id
-    WHERE busy.status = %(running)s AND busy.parent_id IS NULL AND bp.team_id = (
-        SELECT p.team_id FROM {_automation} a JOIN {_project} p ON p.id = a.project_id
-        WHERE a.id = {_execution}.automation_id
-    )
-  ) < %(limit)s
-RETURNING *, (
-    SELECT a.version FROM {_automation} a WHERE a.id = {_execution}.automation_id
-) AS plan_version
-"""  # noqa: S608 (table names from the models, values as parameters)
-
-
-def _claim_in_one_round_trip(params: dict) -> list[Execution]:
-    """The claim's transaction (BEGIN, the team's lock, the conditional update, COMMIT)
-    sent as one message: a worker waits on the database once per claim instead of four
-    times. Each statement still gets its own snapshot, so the update counts the runs
-    that claims committed while this one waited for the lock. psycopg's client-side
-    binding quotes the values (one message may hold several statements only without
-    server-side parameters). Only outside a transaction: inside one (tests), the claim
-    takes the two-statement path above."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = psycopg.ClientCursor(connection.connection)
-        try:
-            cursor.execute(f"BEGIN; {LOCK_SQL}; {CLAIM_SQL}; COMMIT", params)
-            cursor.nextset()
-            cursor.nextset()  # the update's rows
-            columns = [column.name for column in cursor.description]
-            rows = cursor.fetchall()
-        except BaseException:
-            if connection.connection.info.transaction_status != TransactionStatus.IDLE:
-                connection.connection.rollback()
-            raise
-        finally:
-            cursor.close()
-    return [_execution_from_row(columns, row) for row in rows]
-
-
-def _execution_from_row(columns: list[str], row: tuple) -> Execution:
-    # As the ORM would load it: each field's own conversion (JSON arrives as text), in
-    # the model's field order (the table's may differ); other columns as attributes.
-    by_column = dict(zip(columns, row, strict=True))
-    values = []
-    for field in Execution._meta.concrete_fields:
-        value = by_column.pop(field.column)
-        if hasattr(field, "from_db_value"):
-            value = field.from_db_value(value, None, connection)
-        values.append(value)
-    execution = Execution.from_db(
-        connection.alias, [f.attname for f in Execution._meta.concrete_fields], values
-    )
-    for name, value in by_column.items():
-        setattr(execution, name, value)
-    return execution
 
 
 def run_queued(execution_id: int) -> Execution | None:
