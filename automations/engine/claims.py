@@ -23,7 +23,7 @@ import re
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from psycopg import errors
@@ -128,16 +128,32 @@ _prepared: set[int] = set()
 
 
 def _claim_in_one_message(params: dict) -> list[Execution]:
-    connection.close_if_health_check_failed()
+    # The claim is this task's first statement and stands in for Django's health check
+    # (CONN_HEALTH_CHECKS: one more round trip per task): a connection found dead is
+    # opened again and the claim sent once more. If the first one was applied and only
+    # its answer lost, the second finds the row taken and the run's lease runs out into
+    # recovery, which resumes it.
+    try:
+        return _claim_once(params)
+    except (InterfaceError, OperationalError):
+        if connection.is_usable():
+            raise
+        connection.close()
+        return _claim_once(params)
+
+
+def _claim_once(params: dict) -> list[Execution]:
     connection.ensure_connection()
     raw = connection.connection
     with connection.wrap_database_errors:
         try:
-            return _send(raw, params)
+            claimed = _send(raw, params)
         except errors.InvalidSqlStatementName:
             # A new session that happens to have an old one's process id.
             _prepared.discard(raw.info.backend_pid)
-            return _send(raw, params)
+            claimed = _send(raw, params)
+    connection.health_check_done = True
+    return claimed
 
 
 def _send(raw: psycopg.Connection, params: dict) -> list[Execution]:

@@ -124,3 +124,23 @@ def test_the_one_message_claim_takes_a_run_once_and_respects_the_team_limit(sett
     assert start.run_queued(waiting.pk) is not None
     waiting.refresh_from_db()
     assert waiting.status == Status.SUCCEEDED
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_on_a_connection_the_database_dropped_opens_a_new_one():
+    # The claim stands in for the health check: a dead connection costs a reconnect,
+    # not the run.
+    import psycopg
+
+    owner = get_user_model().objects.create_user("dropped")
+    automation = automation_with(team_create(name="Dropped", owner=owner), [])
+    execution = queued(automation)
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    dsn = connection.connection.info.dsn
+    with psycopg.connect(dsn, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    claimed = start.claim(execution.pk)
+    assert claimed is not None and claimed.status == Status.RUNNING
+    assert connection.connection.info.backend_pid != pid
