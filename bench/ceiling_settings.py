@@ -2,21 +2,25 @@
 
 No middleware, no other app, its own URL module; the same database settings as the
 platform (persistent connections, health checks, server-side prepared statements on
-PostgreSQL; WAL and IMMEDIATE transactions on SQLite), so that what separates a
-webhook from it is the platform's own work. Served by the same gunicorn, with
-DJANGO_SETTINGS_MODULE=bench.ceiling_settings.
+PostgreSQL; WAL and IMMEDIATE transactions on SQLite) on Django's own database backend,
+so that what separates a webhook from it is the platform's own work (the platform's
+health check without a round trip, config/postgresql, is part of that work). Served by
+the same gunicorn, with DJANGO_SETTINGS_MODULE=bench.ceiling_settings.
 """
 
 from config.settings import (  # noqa: F401 (read by Django)
     ALLOWED_HOSTS,
-    DATABASES,
     DEBUG,
     DEFAULT_AUTO_FIELD,
     SECRET_KEY,
     TIME_ZONE,
     USE_TZ,
 )
+from config.settings import DATABASES as PLATFORM_DATABASES
 
+DATABASES = {"default": dict(PLATFORM_DATABASES["default"])}
+if DATABASES["default"]["ENGINE"] == "config.postgresql":
+    DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 INSTALLED_APPS = ["bench"]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.ceiling_urls"
