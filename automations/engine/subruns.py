@@ -15,7 +15,7 @@ from connectors import registry
 from connectors.base import ConnectorError
 
 if TYPE_CHECKING:
-    from automations.engine.runner import Runner
+    from automations.engine.runner import Plan, Runner
 
 SUB_CONNECTOR = "sub_automation"
 SUB_TRIGGER = "called"
@@ -31,6 +31,29 @@ class SubRunner:
     def __init__(self, parent: Runner) -> None:
         self.parent = parent
         self.thread = threading.get_ident()
+        # Sub automations found free of side effects for this step, by name: run with the
+        # very plan that was checked (a newer version might have some).
+        self.checked: dict[str, Plan] = {}
+
+    def may_act(self, names: Any) -> bool:
+        """Whether running the named sub automation(s) may change something outside:
+        False only when each one is active and no step of its current plan has side
+        effects. Anything unclear (a name not found, not a name) counts as "may"."""
+        from automations.engine.plans import plan_for_version
+
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            return True
+        rows = callable_automations(self.parent.plan.automation.project_id).filter(name__in=names)
+        found = {name: (pk, version) for name, pk, version, active in
+                 rows.values_list("name", "pk", "version", "active") if active}  # fmt: skip
+        if any(name not in found for name in names):
+            return True
+        plans = {name: plan_for_version(*found[name]) for name in names}
+        if any(plan.side_effects for plan in plans.values()):
+            return True
+        self.checked.update(plans)
+        return False
 
     def run(self, name: str, arguments: Any) -> Any:
         try:
@@ -69,17 +92,19 @@ class SubRunner:
         from automations.engine.runner import Runner
 
         parent = self.parent
-        row = (
-            callable_automations(parent.plan.automation.project_id)
-            .filter(name=name)
-            .values_list("pk", "version", "active")
-            .first()
-        )
-        if row is None:
-            raise ConnectorError(f"There is no sub automation named {name!r} in this project.")
-        if not row[2]:
-            raise ConnectorError(f"The sub automation {name!r} is not active.")
-        plan = plan_for_version(row[0], row[1])
+        plan = self.checked.get(name)
+        if plan is None:
+            row = (
+                callable_automations(parent.plan.automation.project_id)
+                .filter(name=name)
+                .values_list("pk", "version", "active")
+                .first()
+            )
+            if row is None:
+                raise ConnectorError(f"There is no sub automation named {name!r} in this project.")
+            if not row[2]:
+                raise ConnectorError(f"The sub automation {name!r} is not active.")
+            plan = plan_for_version(row[0], row[1])
         automation = plan.automation
         depth = parent.execution.depth + 1
         if automation.pk in parent.ancestry:
