@@ -1,4 +1,5 @@
-"""The OpenAI SDK, one client per call, and its errors read as ConnectorErrors.
+"""The OpenAI SDK, one client per set of credentials, and its errors read as
+ConnectorErrors.
 
 The SDK's own retries are off (the engine retries, with its backoff and limits), and it
 talks through the guarded HTTP client, since the base URL is the user's to choose.
@@ -6,6 +7,7 @@ talks through the guarded HTTP client, since the base URL is the user's to choos
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,8 +34,32 @@ def make_client(credentials: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -
     )
 
 
+# Building an SDK client (its headers, auth and base URL) cost a step as much as the
+# rest of its request, so a run's calls reuse one client per distinct set of values it is
+# built from: the key is all of them, so a changed API key, organization, project or base
+# URL gets a new client at its next call, and the timeout goes with each request. The
+# credentials themselves are still read from the account for every run. An entry holds
+# no more than a run does (the decrypted credentials), only in this process; 32 bound it.
+MAX_CLIENTS = 32
+
+
+@functools.lru_cache(maxsize=MAX_CLIENTS)
+def _shared_client(
+    api_key: str, organization: str | None, project: str | None, base_url: str | None
+) -> openai.OpenAI:
+    credentials = {"api_key": api_key, "organization_id": organization,
+                   "project_id": project, "base_url": base_url}  # fmt: skip
+    return make_client(credentials)
+
+
 def client_for(context: RunContext) -> openai.OpenAI:
-    return make_client(context.credentials, timeout=context.remaining(DEFAULT_TIMEOUT))
+    credentials = context.credentials
+    return _shared_client(
+        credentials["api_key"],
+        credentials.get("organization_id") or None,
+        credentials.get("project_id") or None,
+        credentials.get("base_url") or None,
+    )
 
 
 def call(context: RunContext, path: str, body: dict[str, Any], model: str | None = None) -> dict:
@@ -45,7 +71,10 @@ def call(context: RunContext, path: str, body: dict[str, Any], model: str | None
     import httpx2
 
     with openai_errors(model):
-        response = client_for(context).post(path, body=body, cast_to=httpx2.Response)
+        timeout = context.remaining(DEFAULT_TIMEOUT)
+        response = client_for(context).post(
+            path, body=body, cast_to=httpx2.Response, options={"timeout": timeout}
+        )
         try:
             return response.json()
         except ValueError:
