@@ -213,6 +213,9 @@ class Runner:
         self.lock = threading.Lock()
         self.team_id = plan.automation.project.team_id
         self.accounts = dict(accounts or {})
+        # Each account's credentials, decrypted once per run (a sub run shares its
+        # parent's): the accounts themselves are read fresh for every run.
+        self.credentials: dict[int, dict[str, Any]] = {}
         self.variables = Variables({})
         # Whether this run writes its own log (a sub automation's is written by its parent).
         self.writes = True
@@ -384,7 +387,7 @@ class Runner:
             action = self._action(step)
             secrets = step.get_secrets()
             account = self._account(step)
-            credentials = account.credentials() if account else {}
+            credentials = self._credentials(account)
             self.recorder.add_secrets([*secrets.values(), *_secret_values(account, credentials)])
             logged_input = {**step.config, **{key: REDACTED for key in secrets}}
             params = self.params(action, step, {**step.config, **secrets}, data)
@@ -468,6 +471,14 @@ class Runner:
         if account is None or account.team_id != self.team_id:
             raise StepFailed(account_selectors.AccountOfAnotherTeam(step.account_id).message)
         return account
+
+    def _credentials(self, account: ConnectedAccount | None) -> dict[str, Any]:
+        if account is None:
+            return {}
+        if account.pk not in self.credentials:
+            self.credentials[account.pk] = account.credentials()
+        # A copy: what one step's action does to its dict is no other step's business.
+        return dict(self.credentials[account.pk])
 
     def params(self, action: Action, step: Step, raw: dict, data: dict) -> dict[str, Any]:
         resolved = {}

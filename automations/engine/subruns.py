@@ -27,6 +27,34 @@ def callable_automations(project_id: int):
     )
 
 
+# The same filter in plain SQL, for the lookups a run makes at every call (the tools a
+# Function Calling step offers, the sub automation a step runs): compiling the ORM query
+# cost more than running it. Identifiers come from the model, values go as parameters.
+_ROWS_SQL = (  # noqa: S608
+    "SELECT {name}, {pk}, {version}, {active} FROM {table} "
+    "WHERE {project} = %s AND {connector} = %s AND {trigger} = %s AND {name} IN ({{names}})"
+).format(
+    name=Automation._meta.get_field("name").column,
+    pk=Automation._meta.pk.column,
+    version=Automation._meta.get_field("version").column,
+    active=Automation._meta.get_field("active").column,
+    table=Automation._meta.db_table,
+    project=Automation._meta.get_field("project").column,
+    connector=Automation._meta.get_field("trigger_connector").column,
+    trigger=Automation._meta.get_field("trigger_key").column,
+)
+
+
+def callable_rows(project_id: int, names: list[str]) -> dict[str, tuple[int, int, bool]]:
+    """The project's sub automations among ``names``: name -> (id, version, active)."""
+    if not names:
+        return {}
+    sql = _ROWS_SQL.format(names=", ".join(["%s"] * len(names)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id, SUB_CONNECTOR, SUB_TRIGGER, *names])
+        return {name: (pk, version, bool(active)) for name, pk, version, active in cursor}
+
+
 class SubRunner:
     def __init__(self, parent: Runner) -> None:
         self.parent = parent
@@ -44,12 +72,10 @@ class SubRunner:
         names = [names] if isinstance(names, str) else names
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             return True
-        rows = callable_automations(self.parent.plan.automation.project_id).filter(name__in=names)
-        found = {name: (pk, version) for name, pk, version, active in
-                 rows.values_list("name", "pk", "version", "active") if active}  # fmt: skip
-        if any(name not in found for name in names):
+        found = callable_rows(self.parent.plan.automation.project_id, names)
+        if any(name not in found or not found[name][2] for name in names):
             return True
-        plans = {name: plan_for_version(*found[name]) for name in names}
+        plans = {name: plan_for_version(*found[name][:2]) for name in names}
         if any(plan.side_effects for plan in plans.values()):
             return True
         self.checked.update(plans)
@@ -65,27 +91,28 @@ class SubRunner:
                 connection.close()
 
     def describe(self, names: list[str]) -> list[dict[str, Any]]:
-        """Name, description and input schema of each named sub automation, in order."""
-        rows = callable_automations(self.parent.plan.automation.project_id).filter(name__in=names)
-        found = {
-            row["name"]: row
-            for row in rows.values("name", "description", "trigger_config", "active")
-        }
+        """Name, description and input schema of each named sub automation, in order
+        (from its plan, cached per version like every plan)."""
+        from automations.engine.plans import plan_for_version
+
+        found = callable_rows(self.parent.plan.automation.project_id, names)
         missing = [name for name in names if name not in found]
         if missing:
             raise ConnectorError(
                 f"No sub automation named {', '.join(repr(n) for n in missing)} in this project."
             )
-        return [
-            {
+        described = []
+        for name in names:
+            pk, version, active = found[name]
+            automation = plan_for_version(pk, version).automation
+            config = automation.trigger_config or {}
+            described.append({
                 "name": name,
-                "description": found[name]["trigger_config"].get("description")
-                or found[name]["description"],
-                "schema": found[name]["trigger_config"].get("schema") or [],
-                "active": found[name]["active"],
-            }
-            for name in names
-        ]
+                "description": config.get("description") or automation.description,
+                "schema": config.get("schema") or [],
+                "active": active,
+            })  # fmt: skip
+        return described
 
     def _run(self, name: str, arguments: Any) -> Any:
         from automations.engine.plans import plan_for_version
@@ -94,12 +121,7 @@ class SubRunner:
         parent = self.parent
         plan = self.checked.get(name)
         if plan is None:
-            row = (
-                callable_automations(parent.plan.automation.project_id)
-                .filter(name=name)
-                .values_list("pk", "version", "active")
-                .first()
-            )
+            row = callable_rows(parent.plan.automation.project_id, [name]).get(name)
             if row is None:
                 raise ConnectorError(f"There is no sub automation named {name!r} in this project.")
             if not row[2]:
@@ -128,6 +150,7 @@ class SubRunner:
             plan, child, deadline=parent.deadline, flush_each_step=False,
             ancestry=parent.ancestry, accounts=parent.accounts,
         )  # fmt: skip
+        runner.credentials = parent.credentials
         with parent.lock:
             parent.recorder.children.append(runner.recorder)
         runner.run(flush=False)
