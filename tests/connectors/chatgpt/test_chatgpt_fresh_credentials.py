@@ -1,6 +1,6 @@
-"""The SDK clients are reused between calls (connectors/chatgpt/client.py), but never
-with stale credentials: an account's changed key, organization or base URL is what the
-very next run sends."""
+"""Plans, HTTP connections and the guard's work are reused between runs, credentials
+never: an account's changed key, organization or base URL is what the very next run
+sends (through the webhook's cached plan)."""
 
 from __future__ import annotations
 
