@@ -21,15 +21,10 @@ SUB_CONNECTOR = "sub_automation"
 SUB_TRIGGER = "called"
 
 
-def callable_automations(project_id: int):
-    return Automation.objects.filter(
-        project_id=project_id, trigger_connector=SUB_CONNECTOR, trigger_key=SUB_TRIGGER
-    )
-
-
-# The same filter in plain SQL, for the lookups a run makes at every call (the tools a
-# Function Calling step offers, the sub automation a step runs): compiling the ORM query
-# cost more than running it. Identifiers come from the model, values go as parameters.
+# The sub automations of a project, looked up at every call (the tools a Function
+# Calling step offers, the sub automation a step runs) in plain SQL: compiling the ORM
+# query cost more than running it. Identifiers come from the model, values go as
+# parameters.
 _ROWS_SQL = (  # noqa: S608
     "SELECT {name}, {pk}, {version}, {active} FROM {table} "
     "WHERE {project} = %s AND {connector} = %s AND {trigger} = %s AND {name} IN ({{names}})"
