@@ -154,6 +154,10 @@ class Action(Operation):
     control: ClassVar[str] = ""
     # The names of the nested step lists the step holds (then/else, do).
     nested: ClassVar[tuple[str, ...]] = ()
+    # The field naming the sub automation(s) the action runs, when running them is its
+    # only side effect (Sub Automation; Function Calling that runs what it chose): the
+    # engine then counts the step free of side effects when no step of theirs has any.
+    sub_automations_field: ClassVar[str] = ""
 
     def has_side_effects(self, params: dict[str, Any]) -> bool:
         """``side_effects``, for actions where it depends on the params (HTTP method)."""

@@ -125,9 +125,16 @@ def _allowed(entry: str) -> _Allowed:
         return _Allowed(text, None, number)
 
 
-def _allowlist() -> list[_Allowed]:
-    entries = (entry.strip().lower() for entry in settings.OUTBOUND_ALLOWLIST)
-    return [_allowed(entry) for entry in entries if entry]
+def _allowlist() -> tuple[_Allowed, ...]:
+    return _parsed_allowlist(tuple(settings.OUTBOUND_ALLOWLIST))
+
+
+# Parsed once per distinct setting instead of at every request: the key is the entries
+# themselves, so a changed setting (a test's override) is parsed afresh.
+@functools.lru_cache(maxsize=4)
+def _parsed_allowlist(entries: tuple[str, ...]) -> tuple[_Allowed, ...]:
+    cleaned = (entry.strip().lower() for entry in entries)
+    return tuple(_allowed(entry) for entry in cleaned if entry)
 
 
 def resolve_checked(host: str, port: int) -> str:

@@ -41,6 +41,7 @@ from automations.engine.outcomes import MAY_HAVE_BEEN_APPLIED, Deferred, StepFai
 from automations.engine.paths import Address, iteration_of, not_after, parse_path, path_text
 from automations.engine.recorder import REDACTED, Recorder
 from automations.engine.references import BadReference, OutOfTime, Variables, resolve
+from automations.engine.subruns import SubRunner
 from automations.models import Automation, Execution, Status, Step
 from config.logs import run_context
 from connectors import fields as field_types
@@ -103,6 +104,19 @@ class Plan:
         """Whether a step may reference the team's variables (read only then: most runs
         need no query for them). Secret fields are rendered too, and are encrypted."""
         return any(step.has_secrets or "vars" in json.dumps(step.config) for step in self.all_steps)
+
+    @cached_property
+    def side_effects(self) -> bool:
+        """Whether a step may change something outside the run, judged by its saved
+        config (where a reference counts as "may"). A run of a sub automation free of
+        them has none either, so the step that runs it needs no write before it."""
+        for step in self.all_steps:
+            try:
+                if registry.get(step.connector).action(step.action).has_side_effects(step.config):
+                    return True
+            except Exception:  # an unknown action, a config it cannot read: assume it may
+                return True
+        return False
 
 
 def nested_of(step: Step) -> dict[str, list[Step]]:
@@ -199,6 +213,9 @@ class Runner:
         self.lock = threading.Lock()
         self.team_id = plan.automation.project.team_id
         self.accounts = dict(accounts or {})
+        # Each account's credentials, decrypted once per run (a sub run shares its
+        # parent's): the accounts themselves are read fresh for every run.
+        self.credentials: dict[int, dict[str, Any]] = {}
         self.variables = Variables({})
         # Whether this run writes its own log (a sub automation's is written by its parent).
         self.writes = True
@@ -373,15 +390,20 @@ class Runner:
             action = self._action(step)
             secrets = step.get_secrets()
             account = self._account(step)
-            credentials = account.credentials() if account else {}
+            credentials = self._credentials(account)
             self.recorder.add_secrets([*secrets.values(), *_secret_values(account, credentials)])
             logged_input = {**step.config, **{key: REDACTED for key in secrets}}
             params = self.params(action, step, {**step.config, **secrets}, data)
             logged_input = {**params, **{key: REDACTED for key in secrets}}
             if action.needs_account and account is None:
                 raise StepFailed("This step needs an account; choose one in its settings.")
-            context = self._context(step, credentials)
+            subs = SubRunner(self)
+            context = self._context(step, credentials, subs)
             side_effects = action.has_side_effects(params)
+            if side_effects and action.sub_automations_field:
+                # It acts only through the sub automations it runs: not at all when no
+                # step of theirs may (the plans checked are the plans that then run).
+                side_effects = subs.may_act(params.get(action.sub_automations_field))
             if side_effects:
                 self._record_before_side_effect()
             if self.flush_each_step and side_effects:
@@ -453,6 +475,14 @@ class Runner:
             raise StepFailed(account_selectors.AccountOfAnotherTeam(step.account_id).message)
         return account
 
+    def _credentials(self, account: ConnectedAccount | None) -> dict[str, Any]:
+        if account is None:
+            return {}
+        if account.pk not in self.credentials:
+            self.credentials[account.pk] = account.credentials()
+        # A copy: what one step's action does to its dict is no other step's business.
+        return dict(self.credentials[account.pk])
+
     def params(self, action: Action, step: Step, raw: dict, data: dict) -> dict[str, Any]:
         resolved = {}
         for key, value in raw.items():
@@ -470,10 +500,7 @@ class Runner:
             )
         return clean
 
-    def _context(self, step: Step, credentials: dict[str, Any]) -> RunContext:
-        from automations.engine.subruns import SubRunner
-
-        subs = SubRunner(self)
+    def _context(self, step: Step, credentials: dict[str, Any], subs: SubRunner) -> RunContext:
         return RunContext(
             credentials=credentials,
             execution_id=self.execution.pk,

@@ -112,6 +112,7 @@ class FunctionCallingAction(Action):
     key = "function_calling"
     side_effects = False
     idempotent = True
+    sub_automations_field = "sub_automations"
     label = "Function Calling"
     description = "Let ChatGPT choose the sub automation that fits the request best."
     needs_account = True

@@ -94,6 +94,7 @@ class RunAction(Action):
     # Whatever the sub automation's steps do; assumed to change something.
     side_effects = True
     idempotent = False
+    sub_automations_field = "sub_automation"
     label = "Sub Automation"
     description = "Run a sub automation of this project and use its answer."
     fields = (

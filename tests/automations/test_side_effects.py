@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
 
 from automations import services
+from automations.engine.plans import plan_for_automation
+from automations.engine.runner import Runner
+from automations.engine.subruns import SubRunner
 from automations.models import DeliveryReceipt, Execution, Status
 from connectors import registry
 from tests.automations.factories import make_project
 from tests.standins.server import Reply, Routes
-from tests.support.flows import http_automation, reply_step
+from tests.support.flows import http_automation, reply_step, sub_automation
 
 CONTENTSTACK_FIXTURES = Path(__file__).resolve().parents[1] / "connectors/contentstack/fixtures"
 
@@ -132,6 +136,85 @@ def test_an_http_request_declares_by_its_method(method, side_effects, idempotent
     action = registry.get("http").action("request")
     assert action.has_side_effects({"method": method}) is side_effects
     assert action.is_idempotent({"method": method}) is idempotent
+
+
+# -- sub automations: they act only through their own steps ------------------------------
+
+
+def sub_step(name: str) -> dict:
+    return {"key": "run", "connector": "sub_automation", "action": "run",
+            "config": {"sub_automation": name, "arguments": {}}}  # fmt: skip
+
+
+def test_a_sub_automation_free_of_side_effects_writes_nothing_before_the_end(
+    client, team, faulty_connector
+):
+    project = make_project(team)
+    sub_automation(project, "Pure", "", [], [stop_step("pure_stop"), reply_step("never")])
+    automation = http_automation(project, "Main", [sub_step("Pure"), reply_step("done")])
+    with pytest.raises(SystemExit):
+        post(client, automation)
+    assert not Execution.objects.exists()
+
+
+def test_a_sub_automation_with_side_effects_is_recorded_before_it_runs(
+    client, team, faulty_connector
+):
+    project = make_project(team)
+    sub_automation(project, "Acts", "", [], [stop_step("stop"), reply_step("never")])
+    automation = http_automation(project, "Main", [sub_step("Acts"), reply_step("done")])
+    with pytest.raises(SystemExit):
+        post(client, automation)
+    execution = Execution.objects.get(automation=automation)
+    assert execution.status == Status.RUNNING
+    assert list(execution.step_runs.values_list("step_key", "status")) == [("run", "running")]
+
+
+def test_a_sub_automation_that_runs_another_counts_as_acting(client, team, faulty_connector):
+    project = make_project(team)
+    sub_automation(project, "Inner", "", [], [stop_step("pure_stop")])
+    sub_automation(project, "Outer", "", [], [sub_step("Inner")])
+    automation = http_automation(project, "Main", [sub_step("Outer"), reply_step("done")])
+    with pytest.raises(SystemExit):
+        post(client, automation)
+    assert Execution.objects.get(automation=automation).status == Status.RUNNING
+
+
+def test_the_sub_automation_checked_is_the_one_that_runs_and_a_change_counts_next_time(
+    team, faulty_connector
+):
+    project = make_project(team)
+    sub = sub_automation(project, "Pure", "", [], [reply_step("first")])
+    main = http_automation(project, "Main", [sub_step("Pure"), reply_step("done")])
+    runner = Runner(
+        plan_for_automation(main.pk), Execution(automation=main, trigger_output={}),
+        deadline=time.monotonic() + 30, flush_each_step=False,
+    )  # fmt: skip
+    subs = SubRunner(runner)
+    assert subs.may_act("Pure") is False
+    services.automation_update(
+        automation=sub, data={"steps": [stop_step("stop"), reply_step("second")]}
+    )
+    assert subs.run("Pure", {}) == "first"  # the plan that was checked, not a newer one
+    assert SubRunner(runner).may_act("Pure") is True  # the next step sees the change
+
+
+@pytest.mark.parametrize(("offered", "written"), [(["Pure"], False), (["Pure", "Acts"], True)])
+def test_function_calling_that_runs_sub_automations_is_recorded_first_when_one_may_act(
+    client, team, faulty_connector, chatgpt_account, openai_standin, offered, written
+):
+    project = make_project(team)
+    sub_automation(project, "Pure", "", [], [stop_step("pure_stop")])
+    sub_automation(project, "Acts", "", [], [stop_step("stop")])
+    openai_standin.tool_to_call, openai_standin.tool_arguments = "Pure", {}
+    choose = {"key": "choose", "connector": "chatgpt", "action": "function_calling",
+              "account": chatgpt_account.pk,
+              "config": {"model": "gpt-4o-mini", "sub_automations": offered, "auto_run": True,
+                         "messages": [{"role": "user", "content": "go"}]}}  # fmt: skip
+    automation = http_automation(project, "Main", [choose, reply_step("done")])
+    with pytest.raises(SystemExit):
+        post(client, automation)
+    assert Execution.objects.filter(automation=automation).exists() is written
 
 
 def test_function_calling_that_runs_sub_automations_has_side_effects():
