@@ -1,15 +1,13 @@
-"""Calls to the OpenAI API, and their errors read as ConnectorErrors.
+"""The OpenAI SDK, one client per set of credentials, and its errors read as
+ConnectorErrors.
 
-A step's call (``call``) is one JSON POST on the guarded HTTP client, the request the
-SDK's low-level ``client.post`` sends. The account check and lookups use the official
-SDK (``make_client``), its own retries off (the engine retries, with its backoff and
-limits). Both talk through the guarded HTTP client, since the base URL is the user's to
-choose, and both read an error answer the same way (``status_error``).
+The SDK's own retries are off (the engine retries, with its backoff and limits), and it
+talks through the guarded HTTP client, since the base URL is the user's to choose.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +18,6 @@ from connectors.base import ConnectorError, RunContext
 from connectors.http.request_action import retry_after_seconds
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def make_client(credentials: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> openai.OpenAI:
@@ -30,111 +27,81 @@ def make_client(credentials: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -
         api_key=credentials["api_key"],
         organization=credentials.get("organization_id") or None,
         project=credentials.get("project_id") or None,
-        base_url=credentials.get("base_url") or DEFAULT_BASE_URL,
+        base_url=credentials.get("base_url") or None,
         max_retries=0,
         timeout=timeout,
         http_client=sdk_http_client(),
     )
 
 
-def _headers(credentials: dict[str, Any]) -> dict[str, str]:
-    """The headers the SDK authenticates with, from the credentials of this run."""
-    headers = {
-        "Authorization": f"Bearer {credentials['api_key']}",
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        "User-Agent": "Switchboard",
-    }
-    if credentials.get("organization_id"):
-        headers["OpenAI-Organization"] = credentials["organization_id"]
-    if credentials.get("project_id"):
-        headers["OpenAI-Project"] = credentials["project_id"]
-    return headers
+# Building an SDK client (its headers, auth and base URL) cost a step as much as the
+# rest of its request, so a run's calls reuse one client per distinct set of values it is
+# built from: the key is all of them, so a changed API key, organization, project or base
+# URL gets a new client at its next call, and the timeout goes with each request. The
+# credentials themselves are still read from the account for every run. An entry holds
+# no more than a run does (the decrypted credentials), only in this process; 32 bound it.
+MAX_CLIENTS = 32
+
+
+@functools.lru_cache(maxsize=MAX_CLIENTS)
+def _shared_client(
+    api_key: str, organization: str | None, project: str | None, base_url: str | None
+) -> openai.OpenAI:
+    credentials = {"api_key": api_key, "organization_id": organization,
+                   "project_id": project, "base_url": base_url}  # fmt: skip
+    return make_client(credentials)
+
+
+def client_for(context: RunContext) -> openai.OpenAI:
+    credentials = context.credentials
+    return _shared_client(
+        credentials["api_key"],
+        credentials.get("organization_id") or None,
+        credentials.get("project_id") or None,
+        credentials.get("base_url") or None,
+    )
 
 
 def call(context: RunContext, path: str, body: dict[str, Any], model: str | None = None) -> dict:
-    """POST a JSON body to the account's API and return the JSON answer.
-
-    Sent on the shared guarded httpx2 client as the SDK's low-level ``client.post``
-    sends it (the same URL, body and authentication), without the SDK: building a client
-    and then a request through it (an options model, headers merged and URLs parsed
-    several times over) cost more CPU per call than the rest of a step. The typed
-    ``create`` methods cost more still (they re-walk the request against their type
-    hints and build models of the answer), while our fields validate the request and
-    later steps want plain JSON. Nothing is kept between calls but that one HTTP client.
-    """
+    """POST a JSON body with the SDK's documented low-level ``client.post`` and return the
+    JSON answer. The typed ``create`` methods re-walk the whole request against their
+    type hints and build models of the answer: for a step that is already validated by
+    its fields and hands plain JSON on, that was most of the platform's time per call.
+    Authentication, errors and timeouts stay the SDK's."""
     import httpx2
 
-    from connectors.http_client import sdk_http_client
-
-    credentials = context.credentials
-    base_url = (credentials.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-    timeout = context.remaining(DEFAULT_TIMEOUT)
-    try:
-        response = sdk_http_client().post(
-            f"{base_url}/{path.lstrip('/')}",
-            # As httpx2 encodes ``json=`` (and so the SDK).
-            content=json.dumps(
-                body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-            ).encode(),
-            headers=_headers(credentials),
-            timeout=timeout,
+    with openai_errors(model):
+        timeout = context.remaining(DEFAULT_TIMEOUT)
+        response = client_for(context).post(
+            path, body=body, cast_to=httpx2.Response, options={"timeout": timeout}
         )
-    except httpx2.TimeoutException:
-        raise ConnectorError("OpenAI did not answer in time.", retryable=True) from None
-    except httpx2.RequestError:
-        raise ConnectorError("Could not reach OpenAI: Connection error.", retryable=True) from None
-    if not response.is_success:
-        raise status_error(
-            response.status_code, _answer(response), response.headers.get("retry-after"), model
-        )
-    try:
-        return response.json()
-    except ValueError:
-        raise ConnectorError(
-            "OpenAI answered with something that is not JSON.", retryable=True
-        ) from None
+        try:
+            return response.json()
+        except ValueError:
+            raise ConnectorError(
+                "OpenAI answered with something that is not JSON.", retryable=True
+            ) from None
 
 
-def _answer(response: Any) -> Any:
-    """An error answer's body: its JSON, else its text (as the SDK keeps it)."""
-    try:
-        return response.json()
-    except ValueError:
-        return response.text.strip()
+def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
+    """OpenAI's {"error": {...}} object (the SDK hands over either level)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error", body)
+    return inner if isinstance(inner, dict) else body
 
 
-def status_error(
-    status: int, body: Any, retry_after: str | None, model: str | None = None
-) -> ConnectorError:
-    """An error answer as a ConnectorError: rate limits and server errors may pass with a
-    retry (Retry-After honoured), a bad request fails with OpenAI's own message. ``body``
-    is the answer's JSON ({"error": {...}}, or the inner object) or text."""
-    inner = body.get("error", body) if isinstance(body, dict) else None
-    inner = inner if isinstance(inner, dict) else {}
-    fallback = f"Error code: {status} - {body}" if body else f"Error code: {status}"
-    message = str(inner.get("message") or fallback)
-    code = str(inner.get("code") or "")
-    if status == 429 or status >= 500:
-        what = "rate limit" if status == 429 else f"server error ({status})"
-        return ConnectorError(
-            f"OpenAI {what}: {message}",
-            retryable=True,
-            retry_after=retry_after_seconds(retry_after),
-        )
-    if status == 401:
-        field = "organization_id" if "organization" in code else "api_key"
-        return ConnectorError(f"OpenAI refused the credentials: {message}", field=field)
-    if status == 404:
-        if code == "model_not_found" and model:
-            return ConnectorError(f"Unknown model {model!r}: {message}", field="model")
-        return ConnectorError(f"OpenAI: {message}")
-    return ConnectorError(f"OpenAI rejected the request ({status}): {message}")
+def _message(exc: openai.APIStatusError) -> str:
+    return str(_error_body(exc).get("message") or exc.message or "no message")
+
+
+def _code(exc: openai.APIStatusError) -> str:
+    return str(_error_body(exc).get("code") or "")
 
 
 @contextmanager
 def openai_errors(model: str | None = None) -> Iterator[None]:
-    """Translate the SDK's exceptions (the account check, lookups) like ``call``'s."""
+    """Translate the SDK's exceptions: rate limits and server errors may pass with a
+    retry (Retry-After honoured), a bad request fails with OpenAI's own message."""
     try:
         yield
     except openai.APITimeoutError:
@@ -143,10 +110,28 @@ def openai_errors(model: str | None = None) -> Iterator[None]:
         if isinstance(exc.__cause__, ConnectorError):
             raise exc.__cause__ from None
         raise ConnectorError(f"Could not reach OpenAI: {exc.message}", retryable=True) from None
+    except (openai.RateLimitError, openai.InternalServerError) as exc:
+        what = "rate limit" if exc.status_code == 429 else f"server error ({exc.status_code})"
+        raise ConnectorError(
+            f"OpenAI {what}: {_message(exc)}",
+            retryable=True,
+            retry_after=retry_after_seconds(exc.response.headers.get("retry-after")),
+        ) from None
+    except openai.AuthenticationError as exc:
+        field = "organization_id" if "organization" in _code(exc) else "api_key"
+        raise ConnectorError(
+            f"OpenAI refused the credentials: {_message(exc)}", field=field
+        ) from None
+    except openai.NotFoundError as exc:
+        if _code(exc) == "model_not_found" and model:
+            raise ConnectorError(
+                f"Unknown model {model!r}: {_message(exc)}", field="model"
+            ) from None
+        raise ConnectorError(f"OpenAI: {_message(exc)}") from None
     except openai.APIStatusError as exc:
-        body = exc.body if exc.body is not None else exc.message
-        retry_after = exc.response.headers.get("retry-after")
-        raise status_error(exc.status_code, body, retry_after, model) from None
+        raise ConnectorError(
+            f"OpenAI rejected the request ({exc.status_code}): {_message(exc)}"
+        ) from None
 
 
 def record_usage(context: RunContext, usage: Any) -> dict[str, int]:
