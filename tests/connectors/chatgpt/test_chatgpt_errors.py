@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import socket
+
 import pytest
 
+from accounts import services as account_services
 from tests.automations.factories import make_project
 from tests.connectors.chatgpt.test_chatgpt_chat import chat_step
 from tests.standins.openai import error
@@ -57,3 +60,39 @@ def test_a_timeout_says_so(team, chatgpt_account, openai_standin, settings):
     execution, run = ask(team, chatgpt_account)
     assert execution.status in (Status.FAILED, Status.TIMED_OUT)
     assert "OpenAI did not answer in time" in run.error
+
+
+def test_a_refused_key_says_so(team, chatgpt_account, openai_standin):
+    openai_standin.api_key = "sk-test-revoked-since"
+    execution, run = ask(team, chatgpt_account)
+    assert execution.status == Status.FAILED and run.attempts == 1
+    assert "OpenAI refused the credentials: Incorrect API key provided." in run.error
+
+
+def test_an_answer_that_is_not_json_says_so(team, chatgpt_account, openai_standin):
+    openai_standin.forced = [Reply(200, "<html>a proxy's page</html>")] * 3
+    execution, run = ask(team, chatgpt_account)
+    assert execution.status == Status.FAILED
+    assert "OpenAI answered with something that is not JSON." in run.error
+
+
+def _account(team, title, base_url):
+    return account_services.account_create(
+        team=team, connector="chatgpt", title=title,
+        credentials={"api_key": "sk-test-0123456789abcdef", "base_url": base_url}, check=False,
+    )  # fmt: skip
+
+
+def test_a_base_url_at_a_private_address_is_refused(team):
+    execution, run = ask(team, _account(team, "Private", "http://10.0.0.1/v1"))
+    assert execution.status == Status.FAILED and run.attempts == 1
+    assert "Refused to connect to 10.0.0.1: 10.0.0.1 is a private address." in run.error
+
+
+def test_a_server_that_is_not_there_says_so(team):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: connection refused
+    execution, run = ask(team, _account(team, "Gone", f"http://127.0.0.1:{port}/v1"))
+    assert execution.status == Status.FAILED
+    assert "Could not reach OpenAI: Connection error." in run.error
