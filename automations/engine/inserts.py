@@ -31,7 +31,7 @@ from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import DateTimeField, JSONField, Model
 from psycopg.types.json import Jsonb
 
@@ -241,7 +241,10 @@ def _write_transaction() -> Iterator[None]:
         except BaseException:
             # Some errors (a full disk) end the transaction themselves.
             if connection.connection.in_transaction:
-                cursor.execute("ROLLBACK")
+                try:
+                    cursor.execute("ROLLBACK")
+                except DatabaseError:
+                    connection.close()  # as Django's atomic does: the connection is broken
             raise
 
 
