@@ -19,6 +19,7 @@ from automations import services
 from automations.engine import inserts
 from automations.models import Automation, Execution, Status, StepRun
 from tests.automations.factories import make_project
+from tests.support.flows import http_automation, reply_step, sub_automation
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +227,32 @@ def test_a_webhook_served_from_its_cached_plan_reads_no_version(client, team):
     sql = [q["sql"] for q in queries.captured_queries]
     assert not [q for q in sql if q.lstrip().upper().startswith("SELECT")], sql
     assert Execution.objects.count() == 2 and StepRun.objects.count() == 2
+
+
+def parent_with_a_child(team) -> Automation:
+    project = make_project(team)
+    sub_automation(project, "Greeter", "Greets", [], [reply_step("Hello")])
+    run = {"key": "run", "connector": "sub_automation", "action": "run",
+           "config": {"sub_automation": "Greeter", "arguments": {}}}  # fmt: skip
+    return http_automation(project, "Main", [run, reply_step("{{ steps.run }}", key="answer")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_writes_its_sub_automation_run_with_it(client, team):
+    parent = parent_with_a_child(team)
+    for _ in range(2):  # the second from the cached plan
+        assert post(client, parent).content == b"Hello"
+    for execution in Execution.objects.filter(parent__isnull=True):
+        child = Execution.objects.get(parent=execution)
+        assert child.depth == 1 and child.status == Status.SUCCEEDED
+        assert child.step_runs.get().output == {"status": 200, "body": "Hello", "headers": {}}
+        assert execution.step_runs.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_log_leaves_no_sub_automation_run_behind(client, team):
+    parent = parent_with_a_child(team)
+    with step_runs_refused():
+        response = post(client, parent)
+    assert response.status_code == 502
+    assert Execution.objects.get().status == Status.FAILED  # the parent, alone
