@@ -204,7 +204,9 @@ def insert_execution(
 def _insert_sqlite(
     execution: Execution, params: list, run_params: list[list], checked: bool
 ) -> None:
-    # Every row's first value is the execution's id, set once it is inserted.
+    # Every step run's row starts with the execution's id, set once it is inserted;
+    # all else is ready before the transaction starts.
+    width = 1 + len(run_params[0]) if run_params else 0
     runs = [value for row in run_params for value in (None, *row)]
     with _write_transaction() if runs else nullcontext():
         with connection.cursor() as cursor:
@@ -213,7 +215,7 @@ def _insert_sqlite(
             inserted = cursor.rowcount == 1
             pk = cursor.lastrowid
             if inserted and runs:
-                runs[:: len(runs) // len(run_params)] = [pk] * len(run_params)
+                runs[::width] = [pk] * len(run_params)
                 cursor.execute(_sqlite_runs(len(run_params)), runs)
     if not inserted:
         raise StalePlan(execution.automation_id)
