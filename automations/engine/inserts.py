@@ -1,11 +1,19 @@
-"""A new execution and its step runs written in one statement, on PostgreSQL.
+"""A new execution and its step runs written with as few statements as the database
+allows: one on PostgreSQL, one short transaction of two on SQLite.
 
 A webhook answered inline writes its whole log at the end. Through the ORM that is two
 compiled INSERTs inside a transaction, which in the benchmark cost more than the rest
 of the request together. Here the SQL is built once per process from Django's own field
-definitions (so it follows the models) and sent as a single data-modifying CTE: one
-round trip, atomic by itself; an execution with children (sub automations) writes each
-in turn inside one transaction. Other databases use the ORM.
+definitions (so it follows the models), with the values as parameters:
+- PostgreSQL: a single data-modifying CTE, one round trip, atomic by itself;
+- SQLite (no data-modifying CTEs): the execution's INSERT, then every step run in one
+  multi-row INSERT, in one transaction. SQLite lets one writer in at a time and the
+  write lock is held from the first INSERT to the commit, so nothing else happens in
+  between: the id comes from ``lastrowid`` (no RETURNING row to fetch) and the values
+  are prepared before the transaction starts. A run without step runs (a queued
+  webhook) is one statement, in autocommit.
+An execution with children (sub automations) writes each in turn inside one transaction.
+Other databases use the ORM.
 
 The same statement can check the plan's freshness (``expect``): the execution is
 inserted only if its automation still has the version the plan was built from, so a
@@ -16,11 +24,15 @@ one (it ran only steps free of side effects: an inline run writes before any oth
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
-from django.db.models import JSONField, Model
+from django.db import DatabaseError, connection, transaction
+from django.db.models import DateTimeField, JSONField, Model
 from psycopg.types.json import Jsonb
 
 from automations.models import Automation, Execution, StepRun
@@ -49,53 +61,97 @@ def _values(obj: Model, fields: list) -> list:
     return _row_values(row, fields)
 
 
+def _row_values(row: dict[str, Any], fields: list) -> list:
+    # Values as the engine built them, with the right Python types: the fields' generic
+    # preparation cost more than the SQL. Each is sent as the backend's own preparation
+    # would send it (tests compare the stored rows with the ORM's): JSON as Jsonb on
+    # PostgreSQL and as text on SQLite, datetimes on SQLite as naive UTC text. A field
+    # left out gets its default; None is SQL NULL, as JSONField saves it.
+    sqlite = connection.vendor == "sqlite"
+    datetime_value = connection.ops.adapt_datetimefield_value
+    values = []
+    for f in fields:
+        value = row[f.attname] if f.attname in row else f.get_default()
+        if value is not None:
+            if isinstance(f, JSONField):
+                value = json.dumps(value, cls=f.encoder) if sqlite else Jsonb(value)
+            elif sqlite and isinstance(f, DateTimeField):
+                value = datetime_value(value)
+        values.append(value)
+    return values
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
 @lru_cache(maxsize=128)
 def _statement(run_count: int, checked: bool = False) -> str:
-    quote = connection.ops.quote_name
+    """PostgreSQL: the execution and its step runs, one statement."""
     execution_fields = _fields(Execution)
     run_fields = _fields(StepRun, skip=("execution",))
     # Identifiers come from model metadata, values go as parameters.
     if checked:
         # A row from SELECT only while the automation has the expected version; the
         # SELECT list carries no column types of its own, so each parameter is cast.
-        values = "SELECT {} FROM {} WHERE {} = %s AND {} = %s".format(  # noqa: S608
+        values = "SELECT {} {}".format(  # noqa: S608
             ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in execution_fields),
-            quote(Automation._meta.db_table),
-            quote(Automation._meta.pk.column),
-            quote(Automation._meta.get_field("version").column),
+            _version_check(),
         )
     else:
         values = "VALUES ({})".format(", ".join(["%s"] * len(execution_fields)))
     insert_execution = "INSERT INTO {} ({}) {} RETURNING {}".format(  # noqa: S608
-        quote(Execution._meta.db_table),
-        ", ".join(quote(f.column) for f in execution_fields),
+        _quote(Execution._meta.db_table),
+        ", ".join(_quote(f.column) for f in execution_fields),
         values,
-        quote(Execution._meta.pk.column),
+        _quote(Execution._meta.pk.column),
     )
     if not run_count:
         return insert_execution
     # VALUES rows carry no column types of their own, so each parameter is cast.
     row = "({})".format(", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in run_fields))
-    names = ", ".join(quote(f.column) for f in run_fields)
+    names = ", ".join(_quote(f.column) for f in run_fields)
     return (
         f"WITH e AS ({insert_execution}) "  # noqa: S608
-        f"INSERT INTO {quote(StepRun._meta.db_table)} "
-        f"({quote(StepRun._meta.get_field('execution').column)}, {names}) "
-        f"SELECT e.{quote(Execution._meta.pk.column)}, v.* FROM e, "
+        f"INSERT INTO {_quote(StepRun._meta.db_table)} "
+        f"({_quote(StepRun._meta.get_field('execution').column)}, {names}) "
+        f"SELECT e.{_quote(Execution._meta.pk.column)}, v.* FROM e, "
         f"(VALUES {', '.join([row] * run_count)}) AS v ({names}) "
-        f"RETURNING {quote(StepRun._meta.get_field('execution').column)}"
+        f"RETURNING {_quote(StepRun._meta.get_field('execution').column)}"
     )
 
 
-def _row_values(row: dict[str, Any], fields: list) -> list:
-    # Values as the engine built them, with the right Python types: the fields' generic
-    # preparation cost more than the SQL. JSON goes as Jsonb, as Django's JSONField
-    # sends it; a field left out gets its default.
-    values = []
-    for f in fields:
-        value = row[f.attname] if f.attname in row else f.get_default()
-        values.append(Jsonb(value) if value is not None and isinstance(f, JSONField) else value)
-    return values
+def _version_check() -> str:
+    return "FROM {} WHERE {} = %s AND {} = %s".format(  # noqa: S608
+        _quote(Automation._meta.db_table),
+        _quote(Automation._meta.pk.column),
+        _quote(Automation._meta.get_field("version").column),
+    )
+
+
+@lru_cache(maxsize=4)
+def _sqlite_execution(checked: bool) -> str:
+    """SQLite: the execution alone; with ``checked``, only while the automation has the
+    expected version (no row from the SELECT, nothing inserted)."""
+    fields = _fields(Execution)
+    marks = ", ".join(["%s"] * len(fields))
+    return "INSERT INTO {} ({}) {}".format(  # noqa: S608
+        _quote(Execution._meta.db_table),
+        ", ".join(_quote(f.column) for f in fields),
+        f"SELECT {marks} {_version_check()}" if checked else f"VALUES ({marks})",
+    )
+
+
+@lru_cache(maxsize=128)
+def _sqlite_runs(run_count: int) -> str:
+    """SQLite: ``run_count`` step runs of one execution, one multi-row INSERT."""
+    fields = [StepRun._meta.get_field("execution"), *_fields(StepRun, skip=("execution",))]
+    row = "({})".format(", ".join(["%s"] * len(fields)))
+    return "INSERT INTO {} ({}) VALUES {}".format(  # noqa: S608
+        _quote(StepRun._meta.db_table),
+        ", ".join(_quote(f.column) for f in fields),
+        ", ".join([row] * run_count),
+    )
 
 
 # Above this many step runs (a long loop) one statement would pass PostgreSQL's limit of
@@ -104,25 +160,96 @@ MAX_RUNS = 1000
 
 
 def supported(run_count: int = 0) -> bool:
-    return connection.vendor == "postgresql" and run_count <= MAX_RUNS
+    """Whether ``insert_execution`` can write an execution with this many step runs."""
+    if run_count > MAX_RUNS or connection.vendor not in ("postgresql", "sqlite"):
+        return False
+    # SQLite's limit on parameters is set when it is built (32,766 by default).
+    run_params = len(_fields(StepRun, skip=("execution",))) + 1
+    return connection.vendor == "postgresql" or run_params * run_count <= _sqlite_max_params()
+
+
+@lru_cache(maxsize=1)
+def _sqlite_max_params() -> int:
+    connection.ensure_connection()
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 def insert_execution(
     execution: Execution, runs: list[dict[str, Any]], *, expect: tuple[int, int] | None = None
 ) -> None:
-    """Insert a new execution and its step runs in one statement (see ``supported``);
-    with ``expect`` (automation id, version) only if the automation still has that
-    version, else raise StalePlan."""
+    """Insert a new execution and its step runs (see ``supported``); with ``expect``
+    (automation id, version) only if the automation still has that version, else raise
+    StalePlan."""
     params = _values(execution, _fields(Execution))
     if expect is not None:
         params.extend(expect)
     run_fields = _fields(StepRun, skip=("execution",))
+    run_params = []
     for run in runs:
-        params.extend(_row_values(run, run_fields))
+        run_params.append(_row_values(run, run_fields))
+    if connection.vendor == "sqlite":
+        _insert_sqlite(execution, params, run_params, expect is not None)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(_statement(len(runs), expect is not None), params)
+        cursor.execute(
+            _statement(len(runs), expect is not None),
+            params + [value for row in run_params for value in row],
+        )
         row = cursor.fetchone()
     if row is None:
         raise StalePlan(execution.automation_id)
-    execution.pk = row[0]
+    _inserted(execution, row[0])
+
+
+def _insert_sqlite(
+    execution: Execution, params: list, run_params: list[list], checked: bool
+) -> None:
+    # Every step run's row starts with the execution's id, set once it is inserted;
+    # all else is ready before the transaction starts.
+    width = 1 + len(run_params[0]) if run_params else 0
+    runs = [value for row in run_params for value in (None, *row)]
+    with _write_transaction() if runs else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(_sqlite_execution(checked), params)
+            # Nothing inserted (a stale plan) leaves nothing to undo.
+            inserted = cursor.rowcount == 1
+            pk = cursor.lastrowid
+            if inserted and runs:
+                runs[::width] = [pk] * len(run_params)
+                cursor.execute(_sqlite_runs(len(run_params)), runs)
+    if not inserted:
+        raise StalePlan(execution.automation_id)
+    _inserted(execution, pk)
+
+
+@contextmanager
+def _write_transaction() -> Iterator[None]:
+    """SQLite: the two INSERTs, all or nothing. Outside any transaction (a web request)
+    a deferred BEGIN: the settings' IMMEDIATE would take the write lock at BEGIN and
+    hold it across one more return to Python, where this thread may wait its turn for
+    the GIL behind the process's other threads while every other writer waits for it.
+    Deferred, the first INSERT takes the lock (no read came first, so SQLite waits for
+    it as for any write) and the commit follows the second at once. Inside a
+    transaction, the statements are part of it."""
+    if connection.in_atomic_block:
+        with transaction.atomic(savepoint=False):
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")
+        try:
+            yield
+            cursor.execute("COMMIT")
+        except BaseException:
+            # Some errors (a full disk) end the transaction themselves.
+            if connection.connection.in_transaction:
+                try:
+                    cursor.execute("ROLLBACK")
+                except DatabaseError:
+                    connection.close()  # as Django's atomic does: the connection is broken
+            raise
+
+
+def _inserted(execution: Execution, pk: int) -> None:
+    execution.pk = pk
     execution._state.adding = False

@@ -7,11 +7,12 @@ transaction, which bumps ``version``; accounts are not part of a plan (the runne
 the webhook read them for every run), so a cached plan is never stale. Nothing here is
 needed by another process.
 
-On PostgreSQL a webhook may skip that read (``plan_cached``): it runs with the plan it
-last used for the token, and the statement that writes the execution inserts it only
-if the automation still has that version (engine/inserts.py, ``StalePlan``); any other
-outcome (a refusal, a queued run with a delivery receipt, a stale plan) is decided again
-with the version read. One round trip per webhook instead of two.
+A webhook may skip that read (``plan_cached``, on PostgreSQL and SQLite): it runs with
+the plan it last used for the token, and the statement that writes the execution
+inserts it only if the automation still has that version (engine/inserts.py,
+``StalePlan``); any other outcome (a refusal, a queued run with a delivery receipt, a
+stale plan) is decided again with the version read. One round trip per webhook instead
+of two; on SQLite, one statement fewer.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A webhook served from a cached plan whose freshness only the insert confirms
 (engine/plans.py, engine/inserts.py): an edit, a switch-off or a new secret made after
 the plan was cached is honoured on the next call, and a stale try writes nothing. On
-PostgreSQL these take the one-statement path; on SQLite the version is read first."""
+PostgreSQL the insert is one statement, on SQLite a short transaction of two
+(tests/speed/test_inserts.py)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,16 @@ def call(client, automation, **extra):
 
 
 def test_it_answers_with_an_edit_made_after_the_plan_was_cached(client, team):
+    answers_the_edit(client, team)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_answers_with_an_edit_made_after_the_plan_was_cached(client, team):
+    # As in production: the stale try's transaction is the insert's own.
+    answers_the_edit(client, team)
+
+
+def answers_the_edit(client, team):
     automation = hook(team)
     assert call(client, automation).json() == {"v": "A"}
     services.automation_update(automation=automation, data=definition("B"))

@@ -1,0 +1,258 @@
+"""The log's own insert (engine/inserts.py) on the database the suite runs on: one
+statement on PostgreSQL, one short transaction on SQLite. It stores what the ORM would
+store, writes the execution only while its automation has the expected version, and
+writes all or nothing."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from automations import services
+from automations.engine import inserts
+from automations.models import Automation, Execution, Status, StepRun
+from tests.automations.factories import make_project
+from tests.support.flows import http_automation, reply_step, sub_automation
+
+pytestmark = pytest.mark.django_db
+
+BERLIN = ZoneInfo("Europe/Berlin")
+STARTED = datetime(2026, 3, 29, 1, 59, 58, 123456, tzinfo=BERLIN)
+
+
+def automation(team, respond: bool = False) -> Automation:
+    steps = [
+        {"key": "reply", "connector": "response", "action": "respond", "config": {"body": "ok"}}
+    ]
+    made = services.automation_create(
+        project=make_project(team),
+        data={
+            "name": "Log",
+            "trigger": {"connector": "http", "trigger": "request", "config": {"method": "POST"}},
+            "steps": steps if respond else [],
+        },
+    )
+    if respond:
+        made = services.automation_activate(automation=made)
+    made.refresh_from_db()  # the version each write bumped
+    return made
+
+
+def execution(auto: Automation) -> Execution:
+    return Execution(
+        automation=auto,
+        status=Status.SUCCEEDED,
+        is_test=True,
+        trigger_output={"body": {"text": "grüße ✓", "n": 1.5, "ok": True, "none": None}},
+        response=["a", {"b": [1, 2]}],
+        error="",
+        tokens_used=7,
+        started_at=STARTED,
+        finished_at=STARTED + timedelta(seconds=1),
+        duration_ms=1000,
+    )
+
+
+def run_values(count: int) -> list[dict]:
+    return [
+        {
+            "step_key": f"s{i}", "position": i, "path": str(i), "iteration": i % 2 or None,
+            "connector": "flow", "action": "transform", "status": Status.SUCCEEDED,
+            "input": {"i": i, "text": "ünïcode"}, "output": None if i == 1 else [i, None, "x"],
+            "output_truncated": i == 2, "error": "", "attempts": 1,
+            "started_at": STARTED, "finished_at": STARTED.astimezone(ZoneInfo("UTC")),
+            "duration_ms": 3, "tokens_used": 0, "reused": i == 0,
+        }
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def stored(model, pk_column: str, pk: int, skip: tuple[str, ...]) -> dict:
+    """A row as the database holds it, read without the ORM's conversions."""
+    columns = [f.column for f in model._meta.concrete_fields if f.column not in skip]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM {model._meta.db_table} WHERE {pk_column} = %s",  # noqa: S608
+            [pk],
+        )
+        rows = cursor.fetchall()
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def test_it_stores_what_the_orm_stores(team):
+    auto = automation(team)
+    fast, slow = execution(auto), execution(auto)
+    inserts.insert_execution(fast, run_values(3))
+    slow.save(force_insert=True)
+    StepRun.objects.bulk_create([StepRun(execution=slow, **values) for values in run_values(3)])
+
+    assert not fast._state.adding
+    skip = ("id", "created_at")
+    assert stored(Execution, "id", fast.pk, skip) == stored(Execution, "id", slow.pk, skip)
+    skip = ("id", "execution_id")
+    assert stored(StepRun, "execution_id", fast.pk, skip) == stored(
+        StepRun, "execution_id", slow.pk, skip
+    )
+    # And read back through the ORM, every value is the one given.
+    read = Execution.objects.get(pk=fast.pk)
+    assert read.trigger_output == fast.trigger_output
+    assert read.response == ["a", {"b": [1, 2]}]
+    assert read.started_at == STARTED and read.is_test is True
+    assert abs(read.created_at - timezone.now()) < timedelta(minutes=1)
+    runs = list(read.step_runs.order_by("position").values(*run_values(1)[0]))
+    assert runs == run_values(3)
+    assert StepRun.objects.filter(execution=read, output__isnull=True).count() == 1
+
+
+def test_a_stale_version_writes_nothing(team):
+    auto = automation(team)
+    with pytest.raises(inserts.StalePlan):
+        inserts.insert_execution(execution(auto), run_values(2), expect=(auto.pk, auto.version + 1))
+    assert not Execution.objects.exists() and not StepRun.objects.exists()
+
+    current = execution(auto)
+    inserts.insert_execution(current, run_values(2), expect=(auto.pk, auto.version))
+    assert Execution.objects.get().pk == current.pk
+    assert StepRun.objects.filter(execution=current).count() == 2
+
+
+def test_a_queued_run_alone_is_checked_too(team):
+    auto = automation(team)
+    queued = Execution(automation=auto, status=Status.QUEUED, trigger_output={"n": 1})
+    with pytest.raises(inserts.StalePlan):
+        inserts.insert_execution(queued, [], expect=(auto.pk, auto.version + 1))
+    inserts.insert_execution(queued, [], expect=(auto.pk, auto.version))
+    assert Execution.objects.get().trigger_output == {"n": 1}
+
+
+def test_it_writes_as_many_step_runs_as_it_takes_in_one_go(team):
+    assert inserts.supported(inserts.MAX_RUNS)
+    assert not inserts.supported(inserts.MAX_RUNS + 1)
+    auto = automation(team)
+    big = execution(auto)
+    inserts.insert_execution(big, run_values(inserts.MAX_RUNS))
+    assert StepRun.objects.filter(execution=big).count() == inserts.MAX_RUNS
+
+
+@contextmanager
+def step_runs_refused():
+    """The database refuses every step run (a trigger raising an error on insert)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_rows() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_step_runs BEFORE INSERT ON automations_steprun "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_rows()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_step_runs BEFORE INSERT ON automations_steprun "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP TRIGGER refuse_step_runs ON automations_steprun")
+                cursor.execute("DROP FUNCTION refuse_rows()")
+            else:
+                cursor.execute("DROP TRIGGER refuse_step_runs")
+
+
+# As a web request writes: in autocommit, outside any transaction of the test's.
+
+
+def no_transaction_left_open():
+    # On SQLite, one left open would refuse the next BEGIN.
+    with transaction.atomic():
+        Execution.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_refused_step_run_leaves_no_execution(team):
+    auto = automation(team)
+    with step_runs_refused():
+        with pytest.raises(Exception, match="refused"):
+            inserts.insert_execution(execution(auto), run_values(2))
+    assert not Execution.objects.exists()
+    no_transaction_left_open()
+    inserts.insert_execution(execution(auto), run_values(2), expect=(auto.pk, auto.version))
+    assert StepRun.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_stale_version_writes_nothing(team):
+    auto = automation(team)
+    with pytest.raises(inserts.StalePlan):
+        inserts.insert_execution(execution(auto), run_values(2), expect=(auto.pk, auto.version + 1))
+    assert not Execution.objects.exists()
+    no_transaction_left_open()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_whose_log_is_refused_is_logged_once_as_failed(client, team):
+    auto = automation(team, respond=True)
+    with step_runs_refused():
+        response = post(client, auto)
+    assert response.status_code == 502
+    failed = Execution.objects.get()
+    assert failed.pk == response.json()["execution_id"]
+    assert failed.status == Status.FAILED
+    assert failed.error.startswith("The log could not be written: ")
+
+
+def post(client, auto):
+    return client.post(
+        f"/hooks/{auto.webhook_token}/", json.dumps({"n": 1}), content_type="application/json"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_served_from_its_cached_plan_reads_no_version(client, team):
+    auto = automation(team, respond=True)
+    assert post(client, auto).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, auto).status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [q for q in sql if q.lstrip().upper().startswith("SELECT")], sql
+    assert Execution.objects.count() == 2 and StepRun.objects.count() == 2
+
+
+def parent_with_a_child(team) -> Automation:
+    project = make_project(team)
+    sub_automation(project, "Greeter", "Greets", [], [reply_step("Hello")])
+    run = {"key": "run", "connector": "sub_automation", "action": "run",
+           "config": {"sub_automation": "Greeter", "arguments": {}}}  # fmt: skip
+    return http_automation(project, "Main", [run, reply_step("{{ steps.run }}", key="answer")])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_writes_its_sub_automation_run_with_it(client, team):
+    parent = parent_with_a_child(team)
+    for _ in range(2):  # the second from the cached plan
+        assert post(client, parent).content == b"Hello"
+    for execution in Execution.objects.filter(parent__isnull=True):
+        child = Execution.objects.get(parent=execution)
+        assert child.depth == 1 and child.status == Status.SUCCEEDED
+        assert child.step_runs.get().output == {"status": 200, "body": "Hello", "headers": {}}
+        assert execution.step_runs.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_log_leaves_no_sub_automation_run_behind(client, team):
+    parent = parent_with_a_child(team)
+    with step_runs_refused():
+        response = post(client, parent)
+    assert response.status_code == 502
+    assert Execution.objects.get().status == Status.FAILED  # the parent, alone
