@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -120,19 +120,26 @@ def drop_postgres(url: str) -> None:
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], workers: int, probe: str = "/healthz"
+    env: dict[str, str],
+    workers: int,
+    probe: str = "/healthz",
+    *,
+    prefix: Sequence[str] = (),
+    bind: tuple[str, int] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """gunicorn as production runs it (gunicorn.conf.py: gthread); yields its base URL
-    and its master's pid."""
-    port = free_port()
+    and its master's pid. ``prefix`` runs it inside something (a network namespace)
+    bound to ``bind``; by default it listens on a free port of the loopback."""
+    host, port = bind or ("127.0.0.1", free_port())
     server = subprocess.Popen(
         [
+            *prefix,
             PYTHON,
             "-m",
             "gunicorn",
             "config.wsgi",
             "-b",
-            f"127.0.0.1:{port}",
+            f"{host}:{port}",
             "-w",
             str(workers),
             "--access-logfile",
@@ -145,7 +152,7 @@ def gunicorn(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     try:
         for _ in range(150):
             try:
@@ -167,7 +174,9 @@ def gunicorn(
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
+def redis_server(also_bind: Sequence[str] = ()) -> Iterator[str]:
+    """A private redis-server on the loopback (and on ``also_bind``); yields its
+    loopback URL."""
     port = free_port()
     folder = tempfile.mkdtemp(prefix="switchboard-bench-redis-")
     server = subprocess.Popen(
@@ -177,6 +186,11 @@ def redis_server() -> Iterator[str]:
             str(port),
             "--bind",
             "127.0.0.1",
+            *also_bind,
+            # Protected mode refuses every address but the loopback when no password is
+            # set; ``also_bind`` is the bench's own bridge to its namespaces.
+            "--protected-mode",
+            "no" if also_bind else "yes",
             "--save",
             "",
             "--appendonly",
@@ -206,9 +220,9 @@ def redis_flush(url: str) -> None:
 
 
 @contextmanager
-def qcluster(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+def qcluster(env: dict[str, str], prefix: Sequence[str] = ()) -> Iterator[subprocess.Popen]:
     cluster = subprocess.Popen(
-        [PYTHON, "manage.py", "qcluster"],
+        [*prefix, PYTHON, "manage.py", "qcluster"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -225,17 +239,17 @@ def qcluster(env: dict[str, str]) -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def sink() -> Iterator[str]:
+def sink(host: str = "127.0.0.1") -> Iterator[str]:
     port = free_port()
-    server = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(port)])
+    server = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(port), host])
     try:
         for _ in range(50):
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                socket.create_connection((host, port), timeout=0.5).close()
                 break
             except OSError:
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)

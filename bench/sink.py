@@ -2,7 +2,7 @@
 one write with TCP_NODELAY (else a 40 ms delayed-ACK stall per call would measure the
 server, not the platform), and counts the bodies it received by their "n".
 
-    python bench/sink.py PORT        # GET /counts answers {"n": times received}
+    python bench/sink.py PORT [HOST]   # GET /counts answers {"n": times received}
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ def _serve(conn: socket.socket) -> None:
             conn.sendall(ANSWER)
 
 
-def main(port: int) -> None:
+def main(port: int, host: str = "127.0.0.1") -> None:
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
+    server.bind((host, port))
     server.listen(512)
     while True:
         conn, _ = server.accept()
@@ -72,4 +72,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), *sys.argv[2:3])
