@@ -22,12 +22,14 @@ ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/p
 DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "switchboard_bench")
 
 # wrk's Lua: a fixed body or a unique "n" per request, a per-thread request limit, and
-# the percentiles the targets name, printed as one JSON line.
+# the percentiles the targets name, printed as one JSON line. A thread at its limit
+# stops and says so ("LIMIT"): wrk itself waits out the whole duration (its main thread
+# sleeps it) unless interrupted, so ``wrk`` interrupts it when every thread is done.
 LUA = r"""
 local limit = tonumber(os.getenv("WRK_LIMIT") or "0")
 local unique = os.getenv("WRK_BODY") == "unique"
 local base = tonumber(os.getenv("WRK_BASE") or "0")
-local counter, responses, serial = 0, 0, 0
+local counter, responses, serial, told = 0, 0, 0, false
 wrk.method = os.getenv("WRK_METHOD") or "POST"
 if wrk.method == "POST" then
   wrk.headers["Content-Type"] = "application/json"
@@ -46,7 +48,10 @@ if unique then
 end
 function response(status, headers, body)
   responses = responses + 1
-  if limit > 0 and responses >= limit then wrk.thread:stop() end
+  if limit > 0 and responses >= limit then
+    if not told then io.write("LIMIT\n"); io.flush(); told = true end
+    wrk.thread:stop()
+  end
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -274,17 +279,28 @@ def wrk(
     rate, latency percentiles and errors."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA)
-    env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // 2 if limit else 0))
+    threads = 2
+    env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // threads if limit else 0))
     if unique_base is not None:
         env.update(WRK_BODY="unique", WRK_BASE=str(unique_base))
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    runner = subprocess.Popen(
+        [*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    lines, done = [], 0
+    for line in runner.stdout:
+        lines.append(line)
+        done += line.startswith("LIMIT")
+        if done == threads:
+            runner.send_signal(signal.SIGINT)  # wrk then reports as at the end
+            done += 1
+    error = runner.stderr.read()
+    if runner.wait():
+        raise subprocess.CalledProcessError(runner.returncode, command, "".join(lines), error)
     os.unlink(script.name)
-    line = next(line for line in out.splitlines() if line.startswith("JSON "))
+    line = next(line for line in lines if line.startswith("JSON "))
     stats = json.loads(line[5:])
     stats["rps"] = round(stats["requests"] / stats["seconds"], 1) if stats["seconds"] else 0.0
     stats["errors"] = stats.pop("non_2xx") + stats.pop("socket_errors")

@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 from collections import Counter
+from contextlib import suppress
 
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n"
@@ -24,7 +25,8 @@ lock = threading.Lock()
 def _serve(conn: socket.socket) -> None:
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buffer = b""
-    with conn:
+    # A client may reset rather than close (wrk interrupted at its request limit).
+    with conn, suppress(ConnectionError):
         while True:
             while b"\r\n\r\n" not in buffer:
                 chunk = conn.recv(65536)
