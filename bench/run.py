@@ -563,6 +563,7 @@ def bench_multi(events: int) -> dict:
             out["edit_served_everywhere_s"] = max(seen.values()) if len(seen) == 2 else None
             # The mixed events: sync and queued, through both web processes at once.
             quarter = events // 4
+            sending = time.monotonic()
             threads, results = [], []
             for index, url in enumerate(sync + queued):
                 thread = threading.Thread(
@@ -581,6 +582,7 @@ def bench_multi(events: int) -> dict:
             for thread in threads:
                 thread.join()
             sent = sum(r["requests"] for r in results)
+            out["events_sent_s"] = round(time.monotonic() - sending, 1)
             pk = made["queued"]["pk"]
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
@@ -592,6 +594,7 @@ def bench_multi(events: int) -> dict:
                 if not left:
                     break
                 time.sleep(0.5)
+            out["events_done_s"] = round(time.monotonic() - sending, 1)
         # The events wrk sent (each with its own n), not the probes of the edit (n = 0).
         EVENTS = "(trigger_output->'body'->>'n')::bigint > 0"  # noqa: N806
         rows = count(
