@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,12 +22,14 @@ ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/p
 DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "switchboard_bench")
 
 # wrk's Lua: a fixed body or a unique "n" per request, a per-thread request limit, and
-# the percentiles the targets name, printed as one JSON line.
+# the percentiles the targets name, printed as one JSON line. A thread at its limit
+# stops and says so ("LIMIT"): wrk itself waits out the whole duration (its main thread
+# sleeps it) unless interrupted, so ``wrk`` interrupts it when every thread is done.
 LUA = r"""
 local limit = tonumber(os.getenv("WRK_LIMIT") or "0")
 local unique = os.getenv("WRK_BODY") == "unique"
 local base = tonumber(os.getenv("WRK_BASE") or "0")
-local counter, responses, serial = 0, 0, 0
+local counter, responses, serial, told = 0, 0, 0, false
 wrk.method = os.getenv("WRK_METHOD") or "POST"
 if wrk.method == "POST" then
   wrk.headers["Content-Type"] = "application/json"
@@ -46,7 +48,10 @@ if unique then
 end
 function response(status, headers, body)
   responses = responses + 1
-  if limit > 0 and responses >= limit then wrk.thread:stop() end
+  if limit > 0 and responses >= limit then
+    if not told then io.write("LIMIT\n"); io.flush(); told = true end
+    wrk.thread:stop()
+  end
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -120,19 +125,26 @@ def drop_postgres(url: str) -> None:
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], workers: int, probe: str = "/healthz"
+    env: dict[str, str],
+    workers: int,
+    probe: str = "/healthz",
+    *,
+    prefix: Sequence[str] = (),
+    bind: tuple[str, int] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """gunicorn as production runs it (gunicorn.conf.py: gthread); yields its base URL
-    and its master's pid."""
-    port = free_port()
+    and its master's pid. ``prefix`` runs it inside something (a network namespace)
+    bound to ``bind``; by default it listens on a free port of the loopback."""
+    host, port = bind or ("127.0.0.1", free_port())
     server = subprocess.Popen(
         [
+            *prefix,
             PYTHON,
             "-m",
             "gunicorn",
             "config.wsgi",
             "-b",
-            f"127.0.0.1:{port}",
+            f"{host}:{port}",
             "-w",
             str(workers),
             "--access-logfile",
@@ -145,7 +157,7 @@ def gunicorn(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     try:
         for _ in range(150):
             try:
@@ -167,7 +179,9 @@ def gunicorn(
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
+def redis_server(also_bind: Sequence[str] = ()) -> Iterator[str]:
+    """A private redis-server on the loopback (and on ``also_bind``); yields its
+    loopback URL."""
     port = free_port()
     folder = tempfile.mkdtemp(prefix="switchboard-bench-redis-")
     server = subprocess.Popen(
@@ -177,6 +191,11 @@ def redis_server() -> Iterator[str]:
             str(port),
             "--bind",
             "127.0.0.1",
+            *also_bind,
+            # Protected mode refuses every address but the loopback when no password is
+            # set; ``also_bind`` is the bench's own bridge to its namespaces.
+            "--protected-mode",
+            "no" if also_bind else "yes",
             "--save",
             "",
             "--appendonly",
@@ -206,9 +225,9 @@ def redis_flush(url: str) -> None:
 
 
 @contextmanager
-def qcluster(env: dict[str, str]) -> Iterator[subprocess.Popen]:
+def qcluster(env: dict[str, str], prefix: Sequence[str] = ()) -> Iterator[subprocess.Popen]:
     cluster = subprocess.Popen(
-        [PYTHON, "manage.py", "qcluster"],
+        [*prefix, PYTHON, "manage.py", "qcluster"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -225,17 +244,17 @@ def qcluster(env: dict[str, str]) -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def sink() -> Iterator[str]:
+def sink(host: str = "127.0.0.1") -> Iterator[str]:
     port = free_port()
-    server = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(port)])
+    server = subprocess.Popen([PYTHON, str(ROOT / "bench" / "sink.py"), str(port), host])
     try:
         for _ in range(50):
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                socket.create_connection((host, port), timeout=0.5).close()
                 break
             except OSError:
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -260,17 +279,28 @@ def wrk(
     rate, latency percentiles and errors."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA)
-    env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // 2 if limit else 0))
+    threads = 2
+    env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // threads if limit else 0))
     if unique_base is not None:
         env.update(WRK_BODY="unique", WRK_BASE=str(unique_base))
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    runner = subprocess.Popen(
+        [*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    lines, done = [], 0
+    for line in runner.stdout:
+        lines.append(line)
+        done += line.startswith("LIMIT")
+        if done == threads:
+            runner.send_signal(signal.SIGINT)  # wrk then reports as at the end
+            done += 1
+    error = runner.stderr.read()
+    if runner.wait():
+        raise subprocess.CalledProcessError(runner.returncode, command, "".join(lines), error)
     os.unlink(script.name)
-    line = next(line for line in out.splitlines() if line.startswith("JSON "))
+    line = next(line for line in lines if line.startswith("JSON "))
     stats = json.loads(line[5:])
     stats["rps"] = round(stats["requests"] / stats["seconds"], 1) if stats["seconds"] else 0.0
     stats["errors"] = stats.pop("non_2xx") + stats.pop("socket_errors")

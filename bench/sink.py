@@ -2,7 +2,7 @@
 one write with TCP_NODELAY (else a 40 ms delayed-ACK stall per call would measure the
 server, not the platform), and counts the bodies it received by their "n".
 
-    python bench/sink.py PORT        # GET /counts answers {"n": times received}
+    python bench/sink.py PORT [HOST]   # GET /counts answers {"n": times received}
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 from collections import Counter
+from contextlib import suppress
 
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n"
@@ -24,7 +25,8 @@ lock = threading.Lock()
 def _serve(conn: socket.socket) -> None:
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buffer = b""
-    with conn:
+    # A client may reset rather than close (wrk interrupted at its request limit).
+    with conn, suppress(ConnectionError):
         while True:
             while b"\r\n\r\n" not in buffer:
                 chunk = conn.recv(65536)
@@ -61,10 +63,10 @@ def _serve(conn: socket.socket) -> None:
             conn.sendall(ANSWER)
 
 
-def main(port: int) -> None:
+def main(port: int, host: str = "127.0.0.1") -> None:
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", port))
+    server.bind((host, port))
     server.listen(512)
     while True:
         conn, _ = server.accept()
@@ -72,4 +74,4 @@ def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), *sys.argv[2:3])
