@@ -7,9 +7,9 @@ on inserting, so gently (docs/ARCHITECTURE.md, Speed).
 - On PostgreSQL a batch is one statement: the ids never travel to Python and back, no
   row is loaded into a model, and its row locks last as long as that statement.
 - A rest after each batch, as long as the batch took (and at least
-  EXECUTION_PRUNE_PAUSE): the prune takes at most half of one connection's time, and
-  less of a busy database's, whose batches take longer, so the webhooks' commits rarely
-  queue behind its WAL flushes.
+  EXECUTION_PRUNE_PAUSE): the prune keeps at most half of one connection busy, and backs
+  off further on a busy database, whose batches take longer, leaving its CPU and WAL
+  flushes to the webhooks at least half the time.
 """
 
 from __future__ import annotations
