@@ -358,13 +358,19 @@ def bench_log(executions: int, pruned: int, workers: int, seconds: int) -> dict:
         out["pages"]["api page 21 (cursor)"] = h.wrk(
             page["next"], seconds=seconds, connections=4, method="GET", headers=api_headers
         )
-        out["pages"]["list page"] = h.wrk(
-            f"{web}/automations/{automation}/executions/",
-            seconds=seconds,
-            connections=4,
-            method="GET",
-            headers={"Cookie": f"sessionid={session}"},
-        )
+        # An automation's Execution log, and the team's Executions page (all of its
+        # automations), each a page by cursor.
+        for label, path in (
+            ("list page", f"/automations/{automation}/executions/"),
+            ("team list page", "/executions/"),
+        ):
+            out["pages"][label] = h.wrk(
+                f"{web}{path}",
+                seconds=seconds,
+                connections=4,
+                method="GET",
+                headers={"Cookie": f"sessionid={session}"},
+            )
         out["p95_worst_ms"] = max(p["p95_ms"] for p in out["pages"].values())
         out["page_errors"] = sum(p["errors"] for p in out["pages"].values())
         # Pruning 100,000 executions past retention while webhooks arrive at 32
@@ -395,6 +401,7 @@ def bench_log(executions: int, pruned: int, workers: int, seconds: int) -> dict:
     out["prune"] = {
         "deleted": int(deleted),
         "seconds": float(prune_seconds),
+        "per_second": round(int(deleted) / max(float(prune_seconds), 0.001)),
         "webhook_p99_ms_during": max((r["p99_ms"] for r in during), default=None),
         "webhook_rps_during": round(
             sum(r["requests"] for r in during) / max(sum(r["seconds"] for r in during), 0.001), 1
