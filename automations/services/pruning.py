@@ -10,6 +10,9 @@ on inserting, so gently (docs/ARCHITECTURE.md, Speed).
   EXECUTION_PRUNE_PAUSE): the prune keeps at most half of one connection busy, and backs
   off further on a busy database, whose batches take longer, leaving its CPU and WAL
   flushes to the webhooks at least half the time.
+
+Every batch commits on its own: a prune cut short (its task's timeout on a large
+backlog) keeps what it deleted, and the next one goes on from the oldest row left.
 """
 
 from __future__ import annotations
