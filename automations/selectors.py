@@ -58,6 +58,16 @@ def automation_get(*, team: Team, pk: int) -> Automation:
     return automation
 
 
+# What the log's lists (the pages and the API) show of each execution: the trigger's
+# output and the response, JSON that can be large, stay in the database until one
+# execution is opened.
+LIST_COLUMNS = (
+    "id", "automation", "status", "is_test", "parent", "depth", "retry_of", "error",
+    "tokens_used", "created_at", "started_at", "finished_at", "duration_ms",
+    "automation__name", "automation__project", "automation__project__name",
+)  # fmt: skip
+
+
 def execution_list(
     *,
     team: Team,
@@ -76,8 +86,10 @@ def execution_list(
     )
     if automation_id:
         automation_ids = [automation_id] if automation_id in automation_ids else []
-    executions = Execution.objects.filter(automation_id__in=automation_ids).select_related(
-        "automation"
+    executions = (
+        Execution.objects.filter(automation_id__in=automation_ids)
+        .select_related("automation__project")
+        .only(*LIST_COLUMNS)
     )
     if status:
         executions = executions.filter(status=status)

@@ -274,15 +274,18 @@ def wrk(
     unique_base: int | None = None,
     method: str = "POST",
     headers: dict[str, str] | None = None,
+    while_running: subprocess.Popen | None = None,
 ) -> dict:
-    """Drive ``url`` for ``seconds`` (or until ``limit`` answers in all); the request
-    rate, latency percentiles and errors."""
+    """Drive ``url`` for ``seconds`` (or until ``limit`` answers in all, or for as long
+    as the process ``while_running`` runs); the request rate, latency percentiles and
+    errors."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA)
     threads = 2
     env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // threads if limit else 0))
     if unique_base is not None:
         env.update(WRK_BODY="unique", WRK_BASE=str(unique_base))
+<<<<<<< HEAD
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
@@ -299,6 +302,25 @@ def wrk(
     error = runner.stderr.read()
     if runner.wait():
         raise subprocess.CalledProcessError(runner.returncode, command, "".join(lines), error)
+=======
+    if while_running is not None:
+        seconds = 3600
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if while_running is None:
+        out = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, env=env
+        ).stdout
+    else:
+        # wrk stops at SIGINT and reports on everything it sent until then.
+        driver = subprocess.Popen(
+            [*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        while_running.wait()
+        driver.send_signal(signal.SIGINT)
+        out = driver.communicate()[0]
+>>>>>>> speed-log
     os.unlink(script.name)
     line = next(line for line in lines if line.startswith("JSON "))
     stats = json.loads(line[5:])

@@ -316,6 +316,10 @@ STEP_OUTPUT_MAX_BYTES = env.int("STEP_OUTPUT_MAX_BYTES", default=256 * 1024)
 MAX_RENDERED_BYTES = env.int("MAX_RENDERED_BYTES", default=1024 * 1024)
 MAX_RENDER_SECONDS = env.float("MAX_RENDER_SECONDS", default=2.0)
 EXECUTION_RETENTION_DAYS = env.int("EXECUTION_RETENTION_DAYS", default=30)
+# Pruning (automations/services/pruning.py): top-level executions per batch, and the
+# least rest in seconds after each batch (it rests at least as long as the batch took).
+EXECUTION_PRUNE_BATCH = env.int("EXECUTION_PRUNE_BATCH", default=200)
+EXECUTION_PRUNE_PAUSE = env.float("EXECUTION_PRUNE_PAUSE", default=0.02)
 SUB_AUTOMATION_MAX_DEPTH = env.int("SUB_AUTOMATION_MAX_DEPTH", default=5)
 # At most one "a run failed" e-mail per automation in this many minutes; the failures in
 # between are counted in the next one.

@@ -217,6 +217,26 @@ class ExecutionOut(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+# GET /executions/ renders its rows from ``.values()`` as ExecutionOut renders executions
+# (tests/speed/test_execution_rows.py holds the two equal): a model instance and fourteen
+# serializer fields for each of fifty rows were half the time of the endpoint.
+EXECUTION_ROW = {  # ExecutionOut's field: the lookup of its value
+    "id": "id", "automation": "automation_id", "automation_name": "automation__name",
+    "status": "status", "is_test": "is_test", "parent": "parent_id", "depth": "depth",
+    "retry_of": "retry_of_id", "error": "error", "tokens_used": "tokens_used",
+    "created_at": "created_at", "started_at": "started_at", "finished_at": "finished_at",
+    "duration_ms": "duration_ms",
+}  # fmt: skip
+_TIME = serializers.DateTimeField()
+
+
+def execution_row(row: dict) -> dict:
+    out = {name: row[lookup] for name, lookup in EXECUTION_ROW.items()}
+    for name in ("created_at", "started_at", "finished_at"):
+        out[name] = _TIME.to_representation(out[name])
+    return out
+
+
 class ExecutionDetailOut(ExecutionOut):
     # In the order of the automation's tree: a branch or loop before the runs inside it.
     step_runs = serializers.SerializerMethodField()

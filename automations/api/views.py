@@ -362,10 +362,10 @@ class ExecutionList(TeamAPIView):
         executions = selectors.execution_list(
             team=self.team, automation_id=_int_param(request, "automation"), status=status_filter,
             since=_time_param(request, "since"), until=_time_param(request, "until"),
-        )  # fmt: skip
+        ).values(*s.EXECUTION_ROW.values())  # fmt: skip
         paginator = ExecutionCursor()
         page = paginator.paginate_queryset(executions, request, view=self)
-        return paginator.get_paginated_response(s.ExecutionOut(page, many=True).data)
+        return paginator.get_paginated_response([s.execution_row(row) for row in page])
 
 
 class ExecutionDetail(TeamAPIView):

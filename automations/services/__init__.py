@@ -21,7 +21,6 @@ from automations.services.executions import (
     automation_run_scheduled,
     execution_enqueue,
     execution_housekeeping,
-    execution_prune,
     execution_retry,
 )
 from automations.services.failures import (
@@ -36,6 +35,7 @@ from automations.services.projects import (
     project_delete,
     project_rename,
 )
+from automations.services.pruning import execution_prune
 from automations.services.registration import automation_deactivate
 from automations.services.sampling import (
     listening,

@@ -1,8 +1,8 @@
-"""Starting, queueing, retrying and pruning executions, and the queue's housekeeping."""
+"""Starting, queueing and retrying executions, and the queue's housekeeping (pruning:
+services/pruning.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from automations.engine.conditions import conditions_hold
 from automations.engine.paths import run_order
 from automations.engine.runner import load_plan
 from automations.engine.start import run_inline, run_queued
-from automations.models import Automation, DeliveryReceipt, Execution, Status
+from automations.models import Automation, Execution, Status
 from connectors import jsondata, registry
 from connectors.base import ConnectorError
 
@@ -68,38 +68,6 @@ def execution_retry(*, execution: Execution, actor=None) -> tuple[Execution, boo
     queue.send_on_commit(retry.pk)
     automation_audit(Kind.AUTOMATION_RUN, retry.automation, actor, f"retry of {execution.pk}")
     return retry, True
-
-
-# Rows deleted per transaction when pruning. Deleting a month of a busy log in one
-# transaction held its locks and its WAL for minutes and took the database's I/O from
-# the webhooks; short batches let every insert in between go through at once.
-PRUNE_BATCH = 1000
-
-
-def execution_prune(*, days: int | None = None, batch: int = PRUNE_BATCH) -> int:
-    """Delete top-level executions older than the retention period (their step runs and
-    children go with them), oldest first, ``batch`` at a time, each batch in a short
-    transaction of its own over a range of ids. The number of executions deleted."""
-    days = settings.EXECUTION_RETENTION_DAYS if days is None else days
-    cutoff = timezone.now() - timedelta(days=days)
-    old = Execution.objects.filter(created_at__lt=cutoff, parent__isnull=True)
-    deleted = _delete_in_ranges(old, batch, Execution._meta.label)
-    _delete_in_ranges(DeliveryReceipt.objects.filter(received_at__lt=cutoff), batch)
-    return deleted
-
-
-def _delete_in_ranges(rows, batch: int, counted: str | None = None) -> int:
-    """Delete ``rows`` by ranges of ``batch`` ids, one transaction per range; the number
-    of ``counted`` rows deleted (cascades included)."""
-    total, after = 0, 0
-    while True:
-        ids = list(rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
-        if not ids:
-            return total
-        with transaction.atomic():
-            _, per_model = rows.filter(pk__gt=after, pk__lte=ids[-1]).delete()
-        total += per_model.get(counted, 0) if counted else 0
-        after = ids[-1]
 
 
 def execution_housekeeping() -> dict[str, int]:

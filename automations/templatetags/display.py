@@ -21,7 +21,10 @@ def when(value: datetime | None) -> str:
     if not value:
         return "—"
     if timezone.is_aware(value):
-        value = timezone.localtime(value)
+        # The same text as FORMAT without date_format, a tenth of a millisecond a call:
+        # much of the time of a page of the execution log.
+        local = timezone.localtime(value)
+        return f"{local.isoformat(' ', 'seconds')[:19]} {local.tzname()}"
     return date_format(value, FORMAT)
 
 

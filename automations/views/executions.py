@@ -1,12 +1,11 @@
 """The team's executions: newest first, filtered by automation, status, dates and test
-or live, paginated."""
+or live, a page at a time by cursor (views/log_pages.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_date
@@ -15,8 +14,8 @@ from accounts.selectors import aware
 from automations import selectors
 from automations.models import Status
 from automations.views.access import team_for
+from automations.views.log_pages import log_page
 
-PER_PAGE = 50
 KINDS = {"test": True, "live": False}
 
 
@@ -43,16 +42,12 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         until=_day(request.GET.get("until"), end=True),
         top_level_only=request.GET.get("children") != "1",
         is_test=KINDS.get(request.GET.get("kind", "")),
-    ).select_related("automation__project")
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    )
     context = {
         "team": team,
-        "page": page,
+        "page": log_page(rows, request.GET),
         "automations": selectors.automation_list(team=team),
         "statuses": Status.choices,
         "filters": request.GET,
-        "query": query.urlencode(),
     }
     return render(request, "automations/execution_list.html", context)

@@ -33,6 +33,7 @@ from automations.views.access import membership as _membership
 from automations.views.accounts import with_account
 from automations.views.execution_log import log_entries
 from automations.views.forms import ConfigForm, add_path_errors
+from automations.views.log_pages import log_page
 from automations.views.redirects import safe_next
 from connectors import registry
 from connectors.base import ConnectorError
@@ -650,10 +651,9 @@ def executions(request: HttpRequest, pk: int) -> HttpResponse:
     automation = _automation_for(request, pk)
     rows = selectors.execution_list(
         team=automation.project.team, automation_id=pk, top_level_only=True
-    )[:100]
-    return render(
-        request, "automations/executions.html", {"automation": automation, "executions": rows}
     )
+    context = {"automation": automation, "page": log_page(rows, request.GET)}
+    return render(request, "automations/executions.html", context)
 
 
 @login_required
