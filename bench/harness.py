@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -285,13 +286,21 @@ def wrk(
     env = dict(os.environ, WRK_METHOD=method, WRK_LIMIT=str(limit // threads if limit else 0))
     if unique_base is not None:
         env.update(WRK_BODY="unique", WRK_BASE=str(unique_base))
-<<<<<<< HEAD
+    if while_running is not None:
+        seconds = 3600
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     runner = subprocess.Popen(
         [*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+    if while_running is not None:
+
+        def stop_with_it() -> None:
+            while_running.wait()
+            runner.send_signal(signal.SIGINT)  # wrk reports on all it sent until then
+
+        threading.Thread(target=stop_with_it, daemon=True).start()
     lines, done = [], 0
     for line in runner.stdout:
         lines.append(line)
@@ -302,25 +311,6 @@ def wrk(
     error = runner.stderr.read()
     if runner.wait():
         raise subprocess.CalledProcessError(runner.returncode, command, "".join(lines), error)
-=======
-    if while_running is not None:
-        seconds = 3600
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", script.name]
-    for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
-    if while_running is None:
-        out = subprocess.run(
-            [*command, url], capture_output=True, text=True, check=True, env=env
-        ).stdout
-    else:
-        # wrk stops at SIGINT and reports on everything it sent until then.
-        driver = subprocess.Popen(
-            [*command, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
-        while_running.wait()
-        driver.send_signal(signal.SIGINT)
-        out = driver.communicate()[0]
->>>>>>> speed-log
     os.unlink(script.name)
     line = next(line for line in lines if line.startswith("JSON "))
     stats = json.loads(line[5:])
