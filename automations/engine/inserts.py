@@ -43,7 +43,7 @@ class StalePlan(Exception):
 
 
 @lru_cache(maxsize=8)
-def _fields(model: type[Model], skip: tuple[str, ...] = ()) -> list:
+def model_fields(model: type[Model], skip: tuple[str, ...] = ()) -> list:
     # Once per process: the models do not change while it runs.
     return [
         f for f in model._meta.concrete_fields if not f.primary_key and f.name not in skip
@@ -58,10 +58,10 @@ def _values(obj: Model, fields: list) -> list:
         else getattr(obj, f.attname)
         for f in fields
     }
-    return _row_values(row, fields)
+    return row_values(row, fields)
 
 
-def _row_values(row: dict[str, Any], fields: list) -> list:
+def row_values(row: dict[str, Any], fields: list) -> list:
     # Values as the engine built them, with the right Python types: the fields' generic
     # preparation cost more than the SQL. Each is sent as the backend's own preparation
     # would send it (tests compare the stored rows with the ORM's): JSON as Jsonb on
@@ -88,8 +88,8 @@ def _quote(name: str) -> str:
 @lru_cache(maxsize=128)
 def _statement(run_count: int, checked: bool = False) -> str:
     """PostgreSQL: the execution and its step runs, one statement."""
-    execution_fields = _fields(Execution)
-    run_fields = _fields(StepRun, skip=("execution",))
+    execution_fields = model_fields(Execution)
+    run_fields = model_fields(StepRun, skip=("execution",))
     # Identifiers come from model metadata, values go as parameters.
     if checked:
         # A row from SELECT only while the automation has the expected version; the
@@ -133,7 +133,7 @@ def _version_check() -> str:
 def _sqlite_execution(checked: bool) -> str:
     """SQLite: the execution alone; with ``checked``, only while the automation has the
     expected version (no row from the SELECT, nothing inserted)."""
-    fields = _fields(Execution)
+    fields = model_fields(Execution)
     marks = ", ".join(["%s"] * len(fields))
     return "INSERT INTO {} ({}) {}".format(  # noqa: S608
         _quote(Execution._meta.db_table),
@@ -145,7 +145,7 @@ def _sqlite_execution(checked: bool) -> str:
 @lru_cache(maxsize=128)
 def _sqlite_runs(run_count: int) -> str:
     """SQLite: ``run_count`` step runs of one execution, one multi-row INSERT."""
-    fields = [StepRun._meta.get_field("execution"), *_fields(StepRun, skip=("execution",))]
+    fields = [StepRun._meta.get_field("execution"), *model_fields(StepRun, skip=("execution",))]
     row = "({})".format(", ".join(["%s"] * len(fields)))
     return "INSERT INTO {} ({}) VALUES {}".format(  # noqa: S608
         _quote(StepRun._meta.db_table),
@@ -164,7 +164,7 @@ def supported(run_count: int = 0) -> bool:
     if run_count > MAX_RUNS or connection.vendor not in ("postgresql", "sqlite"):
         return False
     # SQLite's limit on parameters is set when it is built (32,766 by default).
-    run_params = len(_fields(StepRun, skip=("execution",))) + 1
+    run_params = len(model_fields(StepRun, skip=("execution",))) + 1
     return connection.vendor == "postgresql" or run_params * run_count <= _sqlite_max_params()
 
 
@@ -180,13 +180,13 @@ def insert_execution(
     """Insert a new execution and its step runs (see ``supported``); with ``expect``
     (automation id, version) only if the automation still has that version, else raise
     StalePlan."""
-    params = _values(execution, _fields(Execution))
+    params = _values(execution, model_fields(Execution))
     if expect is not None:
         params.extend(expect)
-    run_fields = _fields(StepRun, skip=("execution",))
+    run_fields = model_fields(StepRun, skip=("execution",))
     run_params = []
     for run in runs:
-        run_params.append(_row_values(run, run_fields))
+        run_params.append(row_values(run, run_fields))
     if connection.vendor == "sqlite":
         _insert_sqlite(execution, params, run_params, expect is not None)
         return

@@ -18,9 +18,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import JSONField
-from psycopg.types.json import Jsonb
 
+from automations.engine.inserts import model_fields, row_values
 from automations.models import Execution, StepRun
 
 # Beyond this many rows in one write (a long loop's iterations), the ORM writes them.
@@ -35,16 +34,8 @@ def _field(model, name: str):
     return model._meta.get_field(name)
 
 
-def _param(field, value: Any) -> Any:
-    # JSON goes as Jsonb, as Django's JSONField sends it on PostgreSQL.
-    return Jsonb(value) if value is not None and isinstance(field, JSONField) else value
-
-
-@lru_cache(maxsize=1)
-def _insert_fields() -> tuple:
-    return tuple(
-        f for f in StepRun._meta.concrete_fields if not f.primary_key and f.name != "execution"
-    )  # fmt: skip
+def _insert_fields() -> list:
+    return model_fields(StepRun, skip=("execution",))
 
 
 @lru_cache(maxsize=64)
@@ -98,18 +89,17 @@ def write(
     expression and its parameters, is answered by the same statement when the execution
     row is written (None otherwise): a question the caller would ask right after."""
     params: list[Any] = []
+    # Values prepared as the execution's own insert prepares them (engine/inserts.py).
     for values in updates:
-        params.extend(_param(_field(StepRun, name), value) for name, value in values.items())
+        params.extend(row_values(values, [_field(StepRun, name) for name in values]))
         params.extend([execution.pk, values["path"]])
     for values in inserts:
         params.append(execution.pk)
-        for f in _insert_fields():
-            value = values[f.attname] if f.attname in values else f.get_default()
-            params.append(_param(f, value))
-    for name in execution_fields:
-        field = _field(Execution, name)
-        params.append(_param(field, getattr(execution, field.attname)))
+        params.extend(row_values(values, _insert_fields()))
     if execution_fields:
+        fields = [_field(Execution, name) for name in execution_fields]
+        current = {f.attname: getattr(execution, f.attname) for f in fields}
+        params.extend(row_values(current, fields))
         params.append(execution.pk)
     expression = None
     if returning and execution_fields:
