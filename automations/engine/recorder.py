@@ -79,6 +79,12 @@ def _row_state(execution: Execution) -> tuple:
     return (*(getattr(execution, name) for name in ROW_FIELDS), execution.lease_until)
 
 
+def _fields_to_write(execution: Execution) -> list[str]:
+    # The lease belongs to the heartbeat while the run runs: written here only when the
+    # run leaves its worker (finished, or back to the queue).
+    return [*ROW_FIELDS, *(["lease_until"] if execution.status != "running" else [])]
+
+
 class Recorder:
     def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
         self.execution = execution
@@ -263,8 +269,7 @@ class Recorder:
         state = _row_state(execution)
         fields: list[str] = []
         if state != self.saved_state:
-            leaving = ["lease_until"] if execution.status != "running" else []
-            fields = [*ROW_FIELDS, *leaving]
+            fields = _fields_to_write(execution)
         updates = [values for values in self.pending if values["path"] in self.written]
         new = [values for values in self.pending if values["path"] not in self.written]
         ask = self.ask_on_finish if execution.finished else None
@@ -281,10 +286,7 @@ class Recorder:
             execution.save(force_insert=True)
             self.saved_state = _row_state(execution)
         elif (state := _row_state(execution)) != self.saved_state:
-            # The lease belongs to the heartbeat while the run runs: written here only
-            # when the run leaves its worker (finished, or back to the queue).
-            leaving = ["lease_until"] if execution.status != "running" else []
-            execution.save(update_fields=[*ROW_FIELDS, *leaving])
+            execution.save(update_fields=_fields_to_write(execution))
             self.saved_state = state
         if self.pending:
             for values in self.pending:
