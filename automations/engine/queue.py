@@ -117,11 +117,14 @@ def _waiting(now: datetime) -> Q:
 
 
 # Whether any run waits to be handed over: asked after every background run, by the
-# write that finishes it where it can (Recorder.ask_on_finish), else on its own.
+# write that finishes it where it can (Recorder.ask_on_finish), else on its own. The
+# status is a literal, not a parameter: only then can a prepared statement's one plan
+# use the partial index of queued runs, and PostgreSQL stop planning the write that
+# asks it afresh for every run.
 WAITING_EXISTS = (
     f"EXISTS (SELECT 1 FROM {Execution._meta.db_table} "  # noqa: S608 (the model's table)
-    "WHERE status = %s AND enqueued_at IS NULL AND parent_id IS NULL)",
-    [Status.QUEUED],
+    f"WHERE status = '{Status.QUEUED.value}' AND enqueued_at IS NULL AND parent_id IS NULL)",
+    [],
 )
 
 
