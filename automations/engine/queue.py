@@ -80,8 +80,8 @@ def enqueue(
     A broker that cannot be reached then loses nothing: the row stays queued and the
     dispatcher hands it over when the broker is back. ``unverified``: ``automation``
     comes from a cached plan; the insert confirms its version or raises StalePlan."""
-    execution = Execution(
-        automation=automation,
+    execution = inserts.new_execution(
+        automation,
         status=Status.QUEUED,
         trigger_output=trigger_output,
         is_test=is_test,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from automations.engine import lease, queue
 from automations.engine.claims import claim
+from automations.engine.inserts import new_execution
 from automations.engine.plans import plan_for_automation, plan_for_version
 from automations.engine.runner import Plan, Runner
 from automations.models import Execution, Status, StepRun
@@ -38,8 +39,8 @@ def answer_inline(
     raises StalePlan."""
     limit = min(settings.RUN_TIME_LIMIT, timeout) if timeout else settings.RUN_TIME_LIMIT
     if execution is None:
-        execution = Execution(
-            automation=plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
+        execution = new_execution(
+            plan.automation, status=Status.RUNNING, trigger_output=trigger_output,
             is_test=is_test, started_at=timezone.now(),
         )  # fmt: skip
     runner = Runner(plan, execution, deadline=time.monotonic() + limit, flush_each_step=False)

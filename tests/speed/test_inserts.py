@@ -256,3 +256,21 @@ def test_a_refused_log_leaves_no_sub_automation_run_behind(client, team):
         response = post(client, parent)
     assert response.status_code == 502
     assert Execution.objects.get().status == Status.FAILED  # the parent, alone
+
+
+def test_new_execution_is_what_the_model_makes(team):
+    auto = automation(team)
+    values = {"status": Status.RUNNING, "trigger_output": {"a": [1]}, "is_test": True,
+              "started_at": STARTED}  # fmt: skip
+    fast, model = inserts.new_execution(auto, **values), Execution(automation=auto, **values)
+    assert {k: v for k, v in vars(fast).items() if k != "_state"} == {
+        k: v for k, v in vars(model).items() if k != "_state"
+    }
+    assert (fast._state.adding, fast._state.db) == (model._state.adding, model._state.db)
+    assert fast.automation is auto
+    # The defaults are shared between instances: none may be callable or mutable.
+    for field in Execution._meta.concrete_fields:
+        assert not field.has_default() or not callable(field.default)
+        assert not isinstance(field.get_default(), dict | list | set)
+    fast.save(force_insert=True)
+    assert Execution.objects.get(pk=fast.pk).trigger_output == {"a": [1]}
