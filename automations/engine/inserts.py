@@ -31,7 +31,7 @@ from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.models import DateTimeField, JSONField, Model
 from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
@@ -72,13 +72,38 @@ def new_execution(automation: Automation, **values: Any) -> Execution:
 
 def _values(obj: Model, fields: list) -> list:
     """An instance's values; auto_now fields get their time, as ``save`` would."""
-    row = {
-        f.attname: f.pre_save(obj, add=True)
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-        else getattr(obj, f.attname)
-        for f in fields
-    }
+    row = {}
+    for f, auto in _own_recipe(tuple(fields)):
+        row[f.attname] = f.pre_save(obj, add=True) if auto else getattr(obj, f.attname)
     return row_values(row, fields)
+
+
+@lru_cache(maxsize=8)
+def _own_recipe(fields: tuple) -> list[tuple[Any, bool]]:
+    return [
+        (f, bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)))
+        for f in fields
+    ]
+
+
+PLAIN, AS_JSON, AS_TEXT_TIME = range(3)
+_MISSING = object()
+
+
+@lru_cache(maxsize=64)
+def _recipe(fields: tuple, vendor: str) -> list[tuple[str, Any, Any, int]]:
+    """How each field's value is prepared (once per process and list of fields): its
+    attribute, its default (a callable one is called each time), JSON encoder, kind."""
+    recipe = []
+    for f in fields:
+        default = f.default if f.has_default() and callable(f.default) else f.get_default()
+        kind = PLAIN
+        if isinstance(f, JSONField):
+            kind = AS_JSON
+        elif vendor == "sqlite" and isinstance(f, DateTimeField):
+            kind = AS_TEXT_TIME
+        recipe.append((f.attname, default, getattr(f, "encoder", None), kind))
+    return recipe
 
 
 def row_values(row: dict[str, Any], fields: list) -> list:
@@ -87,16 +112,18 @@ def row_values(row: dict[str, Any], fields: list) -> list:
     # would send it (tests compare the stored rows with the ORM's): JSON as Jsonb on
     # PostgreSQL and as text on SQLite, datetimes on SQLite as naive UTC text. A field
     # left out gets its default; None is SQL NULL, as JSONField saves it.
-    sqlite = connection.vendor == "sqlite"
-    datetime_value = connection.ops.adapt_datetimefield_value
+    db = connections[DEFAULT_DB_ALIAS]
+    sqlite = db.vendor == "sqlite"
     values = []
-    for f in fields:
-        value = row[f.attname] if f.attname in row else f.get_default()
-        if value is not None:
-            if isinstance(f, JSONField):
-                value = json.dumps(value, cls=f.encoder) if sqlite else Jsonb(value)
-            elif sqlite and isinstance(f, DateTimeField):
-                value = datetime_value(value)
+    for attname, default, encoder, kind in _recipe(tuple(fields), db.vendor):
+        value = row.get(attname, _MISSING)
+        if value is _MISSING:
+            value = default() if callable(default) else default
+        if value is not None and kind:
+            if kind == AS_JSON:
+                value = json.dumps(value, cls=encoder) if sqlite else Jsonb(value)
+            else:
+                value = db.ops.adapt_datetimefield_value(value)
         values.append(value)
     return values
 
