@@ -12,6 +12,7 @@ others (or the worker spawned in its place, which runs a pass at once) take over
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -62,3 +63,13 @@ def start_housekeeping(**kwargs: Any) -> threading.Thread | None:
     )
     thread.start()
     return thread
+
+
+def lower_priority(**kwargs: Any) -> None:
+    """Receiver of django-q2's post_spawn, in the freshly forked worker process: its
+    nice value raised by WORKER_NICE, so that on a machine running web processes too,
+    runs take the CPU the web leaves (webhooks, pages and API calls answer first; the
+    queue absorbs a burst). Each worker the cluster spawns in place of another does the
+    same: they fork from the cluster's own process, which keeps its priority."""
+    if settings.WORKER_NICE and not Conf.SYNC:
+        os.nice(settings.WORKER_NICE)

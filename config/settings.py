@@ -337,6 +337,12 @@ MAX_RETRY_AFTER = env.float("MAX_RETRY_AFTER", default=300.0)
 LEASE_SECONDS = env.float("LEASE_SECONDS", default=45.0)
 HOUSEKEEPING_INTERVAL = env.float("HOUSEKEEPING_INTERVAL", default=10.0)
 DISPATCH_AFTER = env.float("DISPATCH_AFTER", default=60.0)
+# How much a worker process yields the CPU to the web processes on a machine running
+# both (added to its nice value, 0-19; 0 keeps them equal): a burst of webhooks is
+# accepted at full speed and drained in the background, which is what the queue is for.
+WORKER_NICE = env.int("WORKER_NICE", default=10)
+if not 0 <= WORKER_NICE <= 19:
+    raise ImproperlyConfigured("WORKER_NICE must be between 0 and 19.")
 # Background runs of one team at once: a burst of one team leaves room for the others.
 TEAM_MAX_CONCURRENT_RUNS = env.int(
     "TEAM_MAX_CONCURRENT_RUNS", default=max(1, env.int("Q_WORKERS", default=2) // 2)

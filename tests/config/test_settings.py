@@ -55,3 +55,9 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         DATA_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_worker_nice_value_out_of_range_is_refused(tmp_path):
+    result = _django(["check"], DEBUG="true", DATA_DIR=str(tmp_path), WORKER_NICE="25")
+    assert result.returncode != 0
+    assert "WORKER_NICE must be between 0 and 19" in result.stderr
