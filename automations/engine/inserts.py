@@ -24,8 +24,11 @@ one (it ran only steps free of side effects: an inline run writes before any oth
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
@@ -255,7 +258,7 @@ def _insert_sqlite(
     # all else is ready before the transaction starts.
     width = 1 + len(run_params[0]) if run_params else 0
     runs = [value for row in run_params for value in (None, *row)]
-    with _write_transaction() if runs else nullcontext():
+    with _writers_queue(), _write_transaction() if runs else nullcontext():
         with connection.cursor() as cursor:
             cursor.execute(_sqlite_execution(checked), params)
             # Nothing inserted (a stale plan) leaves nothing to undo.
@@ -267,6 +270,36 @@ def _insert_sqlite(
     if not inserted:
         raise StalePlan(execution.automation_id)
     _inserted(execution, pk)
+
+
+# SQLite admits one writer at a time, and a writer that finds the database locked is
+# not queued: SQLite's busy handler sleeps 1, 2, 5 ... then 100 ms between tries, so a
+# burst of webhooks mostly sleeps while the lock is free. The log's writers take turns
+# here first: the threads of a process on a lock, the processes on an advisory file
+# lock beside the database (flock), each woken the moment the one before is done.
+_turn = threading.Lock()
+_turn_files: dict[tuple[int, str], int] = {}
+
+
+@contextmanager
+def _writers_queue() -> Iterator[None]:
+    if connection.in_atomic_block:
+        yield  # a transaction already holds (or waits for) the write lock
+        return
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or "mode=memory" in name:
+        yield
+        return
+    with _turn:
+        key = (os.getpid(), name)  # a forked worker opens its own
+        fd = _turn_files.get(key)
+        if fd is None:
+            fd = _turn_files[key] = os.open(name + ".writers", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @contextmanager
