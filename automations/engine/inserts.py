@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -40,6 +41,8 @@ from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
 from automations.models import Automation, Execution, StepRun
+
+logger = logging.getLogger(__name__)
 
 
 class StalePlan(Exception):
@@ -278,7 +281,7 @@ def _insert_sqlite(
 # here first: the threads of a process on a lock, the processes on an advisory file
 # lock beside the database (flock), each woken the moment the one before is done.
 _turn = threading.Lock()
-_turn_files: dict[tuple[int, str], int] = {}
+_turn_files: dict[tuple[int, str], int | None] = {}
 
 
 @contextmanager
@@ -291,15 +294,28 @@ def _writers_queue() -> Iterator[None]:
         yield
         return
     with _turn:
-        key = (os.getpid(), name)  # a forked worker opens its own
-        fd = _turn_files.get(key)
+        fd = _turn_file(name)
         if fd is None:
-            fd = _turn_files[key] = os.open(name + ".writers", os.O_RDWR | os.O_CREAT, 0o600)
+            yield  # the threads of this process still take turns
+            return
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _turn_file(name: str) -> int | None:
+    """The lock file's descriptor in this process (a forked worker opens its own), or
+    None when it cannot be made (a read-only folder): a webhook is not refused for it."""
+    key = (os.getpid(), name)
+    if key not in _turn_files:
+        try:
+            _turn_files[key] = os.open(name + ".writers", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            logger.warning("SQLite writers take turns within each process only: %s", exc)
+            _turn_files[key] = None
+    return _turn_files[key]
 
 
 @contextmanager

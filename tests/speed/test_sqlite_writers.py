@@ -78,3 +78,12 @@ def test_an_in_memory_database_takes_no_turn(database_file, monkeypatch):
     with inserts._writers_queue():
         pass
     assert not inserts._turn.locked()
+
+
+def test_a_lock_file_that_cannot_be_opened_refuses_no_write(tmp_path, monkeypatch, caplog):
+    # A folder where the lock file would be: opening it fails, even for root.
+    (tmp_path / "db.sqlite3.writers").mkdir()
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    with inserts._writers_queue():
+        pass  # no OSError: the turn is taken within the process only
+    assert "take turns within each process only" in caplog.text
