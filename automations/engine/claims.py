@@ -125,10 +125,13 @@ PREPARE = "; ".join(
 # A prepared statement's plan is made once (plan_cache_mode): left to choose, the server
 # kept planning the claim afresh for every execution, which cost it ten times what
 # running the plan does.
-MESSAGE = (
-    "BEGIN; SET LOCAL synchronous_commit TO OFF; SET LOCAL plan_cache_mode TO "
-    f"force_generic_plan; {_execute('lock')}; {_execute('claim')}; COMMIT"
+_BEFORE_CLAIM = (
+    "BEGIN",
+    "SET LOCAL synchronous_commit TO OFF",
+    "SET LOCAL plan_cache_mode TO force_generic_plan",
+    _execute("lock"),
 )
+MESSAGE = "; ".join((*_BEFORE_CLAIM, _execute("claim"), "COMMIT"))
 # Backend process ids of the sessions this process prepared the statements in.
 _prepared: set[int] = set()
 
@@ -171,7 +174,7 @@ def _send(raw: psycopg.Connection, params: dict) -> list[Execution]:
             cursor.execute(PREPARE)
             _prepared.add(raw.info.backend_pid)
         cursor.execute(MESSAGE, params)
-        for _ in range(4):  # BEGIN, SET, SET, the lock: then the update's rows
+        for _ in _BEFORE_CLAIM:  # their results first, then the update's rows
             cursor.nextset()
         columns = [column.name for column in cursor.description]
         rows = cursor.fetchall()

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreation
 from django.db.models import DateTimeField, JSONField, Model
 from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
@@ -289,12 +290,12 @@ def _writers_queue() -> Iterator[None]:
     if connection.in_atomic_block:
         yield  # a transaction already holds (or waits for) the write lock
         return
-    name = str(connection.settings_dict["NAME"])
-    if name == ":memory:" or "mode=memory" in name:
+    name = connection.settings_dict["NAME"]
+    if SQLiteCreation.is_in_memory_db(name):
         yield
         return
     with _turn:
-        fd = _turn_file(name)
+        fd = _turn_file(str(name))
         if fd is None:
             yield  # the threads of this process still take turns
             return
