@@ -138,15 +138,37 @@ def storable_text(text: str) -> str:
     return _RISKY_CHAR.sub(REPLACEMENT, text) if not text.isascii() or "\x00" in text else text
 
 
-def _plain(value: Any) -> bool:
-    """Whether ``value`` surely needs no change, judged from its JSON at C speed."""
+def storable_with_text(value: Any, text: str | None = None) -> tuple[Any, str | None]:
+    """``storable(value)``, with its JSON as ``encoded`` writes it when the value is kept
+    as it is (None when something was replaced). ``text``, that JSON when the caller
+    has it already, saves encoding the value again."""
+    if text is None:
+        text = encoded(value)
+    elif not _plain_text(text):
+        text = None
+    if text is None:
+        return storable(value), None
+    return value, text
+
+
+def encoded(value: Any) -> str | None:
+    """``value``'s JSON (not ASCII-escaped) when it surely needs no change, else None;
+    judged from that text at C speed."""
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
-        return False
+        return None
+    return text if _plain_text(text) else None
+
+
+def _plain_text(text: str) -> bool:
     if "\\u0000" in text or text.count("[") + text.count("{") > STORED_DEPTH:
         return False
     return text.isascii() or not _RISKY_CHAR.search(text)
+
+
+def _plain(value: Any) -> bool:
+    return encoded(value) is not None
 
 
 def _join(path: str, key: Any) -> str:

@@ -77,19 +77,19 @@ def new_execution(automation: Automation, **values: Any) -> Execution:
     return execution
 
 
-def _values(obj: Model, fields: list) -> list:
-    """An instance's values; auto_now fields get their time, as ``save`` would."""
+def _values(obj: Model, db) -> list:
+    """The execution's values; auto_now fields get their time, as ``save`` would."""
     row = {}
-    for f, auto in _own_recipe(tuple(fields)):
+    for f, auto in _own_recipe(Execution):
         row[f.attname] = f.pre_save(obj, add=True) if auto else getattr(obj, f.attname)
-    return row_values(row, fields)
+    return row_values(row, (), db, _model_recipe(Execution, (), db.vendor))
 
 
-@lru_cache(maxsize=8)
-def _own_recipe(fields: tuple) -> list[tuple[Any, bool]]:
+@lru_cache(maxsize=4)
+def _own_recipe(model: type[Model]) -> list[tuple[Any, bool]]:
     return [
         (f, bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)))
-        for f in fields
+        for f in model_fields(model)
     ]
 
 
@@ -113,16 +113,24 @@ def _recipe(fields: tuple, vendor: str) -> list[tuple[str, Any, Any, int]]:
     return recipe
 
 
-def row_values(row: dict[str, Any], fields: list) -> list:
+@lru_cache(maxsize=8)
+def _model_recipe(model: type[Model], skip: tuple[str, ...], vendor: str) -> list:
+    # The rows a webhook writes have a recipe of their own, found by a key that hashes
+    # at once: hashing a tuple of some twenty fields (Field.__hash__ is Python) cost
+    # more than preparing the values.
+    return _recipe(tuple(model_fields(model, skip)), vendor)
+
+
+def row_values(row: dict[str, Any], fields, db=None, recipe=None) -> list:
     # Values as the engine built them, with the right Python types: the fields' generic
     # preparation cost more than the SQL. Each is sent as the backend's own preparation
     # would send it (tests compare the stored rows with the ORM's): JSON as Jsonb on
     # PostgreSQL and as text on SQLite, datetimes on SQLite as naive UTC text. A field
     # left out gets its default; None is SQL NULL, as JSONField saves it.
-    db = connections[DEFAULT_DB_ALIAS]
+    db = db or connections[DEFAULT_DB_ALIAS]
     sqlite = db.vendor == "sqlite"
     values = []
-    for attname, default, encoder, kind in _recipe(tuple(fields), db.vendor):
+    for attname, default, encoder, kind in recipe or _recipe(tuple(fields), db.vendor):
         value = row.get(attname, _MISSING)
         if value is _MISSING:
             value = default() if callable(default) else default
@@ -215,11 +223,12 @@ MAX_RUNS = 1000
 
 def supported(run_count: int = 0) -> bool:
     """Whether ``insert_execution`` can write an execution with this many step runs."""
-    if run_count > MAX_RUNS or connection.vendor not in ("postgresql", "sqlite"):
+    vendor = connection.vendor
+    if run_count > MAX_RUNS or vendor not in ("postgresql", "sqlite"):
         return False
     # SQLite's limit on parameters is set when it is built (32,766 by default).
     run_params = len(model_fields(StepRun, skip=("execution",))) + 1
-    return connection.vendor == "postgresql" or run_params * run_count <= _sqlite_max_params()
+    return vendor == "postgresql" or run_params * run_count <= _sqlite_max_params()
 
 
 @lru_cache(maxsize=1)
@@ -234,17 +243,16 @@ def insert_execution(
     """Insert a new execution and its step runs (see ``supported``); with ``expect``
     (automation id, version) only if the automation still has that version, else raise
     StalePlan."""
-    params = _values(execution, model_fields(Execution))
+    db = connections[DEFAULT_DB_ALIAS]
+    params = _values(execution, db)
     if expect is not None:
         params.extend(expect)
-    run_fields = model_fields(StepRun, skip=("execution",))
-    run_params = []
-    for run in runs:
-        run_params.append(row_values(run, run_fields))
-    if connection.vendor == "sqlite":
+    recipe = _model_recipe(StepRun, ("execution",), db.vendor)
+    run_params = [row_values(run, (), db, recipe) for run in runs]
+    if db.vendor == "sqlite":
         _insert_sqlite(execution, params, run_params, expect is not None)
         return
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             _statement(len(runs), expect is not None),
             params + [value for row in run_params for value in row],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import nullcontext
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from automations import metrics
 from automations.engine import inserts, progress
 from automations.engine.outcomes import StepFailed
 from automations.models import Automation, Execution, Status, StepRun
-from connectors.jsondata import storable, storable_text
+from connectors.jsondata import storable, storable_text, storable_with_text
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,18 @@ def cap_output(value: Any, size: int | None = None) -> tuple[Any, bool]:
         return value, False
     preview = text.encode()[:limit].decode("utf-8", "ignore")
     return {TRUNCATED_KEY: True, "size_bytes": len(text.encode()), "preview": preview}, True
+
+
+@lru_cache(maxsize=64)
+def _escaped(secrets: frozenset[str]) -> tuple[str, ...]:
+    # JSON escapes character by character, so a secret inside a string shows in the
+    # value's JSON exactly as its own JSON (less the quotes) does.
+    return tuple(json.dumps(secret, ensure_ascii=False)[1:-1] for secret in secrets)
+
+
+def may_hold(text: str | None, secrets: frozenset[str]) -> bool:
+    """Whether a value whose JSON is ``text`` (None: not known) may hold a secret."""
+    return bool(secrets) and (text is None or any(e in text for e in _escaped(secrets)))
 
 
 def secret_values(values: list[Any]) -> frozenset[str]:
@@ -136,16 +149,16 @@ class Recorder:
         duration_ms: int,
         tokens: int = 0,
         reused: bool = False,
-        output_size: int | None = None,
+        output_text: str | None = None,
     ) -> None:
         metrics.step_finished(
             connector=connector, action=action, status=status, duration_ms=duration_ms,
             attempts=attempts,
         )  # fmt: skip
-        stored_output, truncated = cap_output(redact(storable(output), self.secrets), output_size)
+        stored_output, truncated = self._kept(output, output_text)
         # Inputs are made by references and can be larger than anything that came in:
         # capped the same way (the marker says so; retries reuse outputs, not inputs).
-        stored_input = cap_output(redact(storable(input), self.secrets))[0]
+        stored_input = self._kept(input)[0]
         self.truncated = self.truncated or truncated
         self.pending.append(
             {
@@ -159,6 +172,14 @@ class Recorder:
             }
         )  # fmt: skip
 
+    def _kept(self, value: Any, text: str | None = None) -> tuple[Any, bool]:
+        """``value`` as the log keeps it: storable, secrets redacted, capped (see
+        cap_output). Its JSON is written once: the checks and the cap share it."""
+        value, text = storable_with_text(value, text)
+        if may_hold(text, self.secrets):
+            return cap_output(redact(value, self.secrets))
+        return cap_output(value, None if text is None else len(text))
+
     def step_started(
         self, *, step_key: str, position: int, path: str, iteration: int | None,
         connector: str, action: str, input: Any, started_at,
@@ -168,7 +189,7 @@ class Recorder:
         self.pending.append({
             "step_key": step_key, "position": position, "path": path, "iteration": iteration,
             "connector": connector, "action": action, "status": "running",
-            "input": cap_output(redact(storable(input), self.secrets))[0], "output": None,
+            "input": self._kept(input)[0], "output": None,
             "error": "", "started_at": started_at, "finished_at": None,
         })  # fmt: skip
         if not self.flush():
@@ -181,13 +202,16 @@ class Recorder:
         execution = self.execution
         execution.status = status
         execution.error = storable_text(redact(error, self.secrets))
-        self.answer = redact(response, self.secrets) if response is not None else None
-        execution.response = None
+        self.answer = execution.response = None
         if response is not None:
-            clean = storable(response)
-            execution.response = cap_output(
-                self.answer if clean is response else redact(clean, self.secrets)
-            )[0]
+            clean, text = storable_with_text(response)
+            if may_hold(text, self.secrets):
+                self.answer = redact(response, self.secrets)
+                clean = self.answer if clean is response else redact(clean, self.secrets)
+                text = None
+            else:
+                self.answer = response
+            execution.response = cap_output(clean, None if text is None else len(text))[0]
         execution.tokens_used = tokens
         execution.lease_until = None
         execution.finished_at = timezone.now()

@@ -157,11 +157,12 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
     return delay
 
 
-def _json_size(value: Any, what: str) -> int | None:
-    """The length of the output's JSON, which also proves it is JSON; None when it is
-    JSON the log keeps only in part (too deep, too long a number: the recorder says so)."""
+def _json_text(value: Any, what: str) -> str | None:
+    """The output's JSON as the log checks it (``jsondata.encoded``), which also proves
+    it is JSON; None when it is JSON the log keeps only in part (NaN, too deep, too long
+    a number: the recorder says so)."""
     try:
-        return len(json.dumps(value, ensure_ascii=False))
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
     except TypeError:
         raise StepFailed(f"{what} returned data that is not JSON.") from None
     except (ValueError, RecursionError):
@@ -410,7 +411,7 @@ class Runner:
                 # Logged as started before the call: if this worker dies now, recovery
                 # knows the action may have acted and fails the run for a person to check.
                 self.recorder.step_started(**record, input=logged_input)
-            output, size, attempts = self._call(action, params, context, step, path)
+            output, text, attempts = self._call(action, params, context, step, path)
         except Deferred as exc:
             self.recorder.step_run(
                 **record, status=Status.QUEUED, input=logged_input, output=None,
@@ -436,7 +437,7 @@ class Runner:
         self.tokens += tokens
         self.recorder.step_run(
             **record, status=Status.SUCCEEDED, input=logged_input, output=output, error="",
-            attempts=attempts, duration_ms=_ms(clock), tokens=tokens, output_size=size,
+            attempts=attempts, duration_ms=_ms(clock), tokens=tokens, output_text=text,
         )  # fmt: skip
         return output, action.responds
 
@@ -523,7 +524,7 @@ class Runner:
             attempt += 1
             try:
                 output = action.run(params, context)
-                return output, _json_size(output, f"{step.connector}.{step.action}"), attempt
+                return output, _json_text(output, f"{step.connector}.{step.action}"), attempt
             except ConnectorError as exc:
                 out_of_time = time.monotonic() >= self.deadline
                 if exc.sent and not _safe_to_repeat(action, params):
