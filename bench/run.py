@@ -750,6 +750,7 @@ def main() -> None:
     }
 
     def section(name: str, run) -> None:
+        results.setdefault("settled_seconds", {})[name] = h.settle()
         # A section that fails is recorded as failed; the others still run.
         try:
             results[name] = run()

@@ -1,5 +1,6 @@
-"""Filters every page uses: times with seconds and the time zone (in TIME_ZONE), and
-JSON values shown as indented text. Builtins (settings.TEMPLATES): no ``{% load %}``."""
+"""Filters every page uses: times with seconds and the time zone (in TIME_ZONE), JSON
+values shown as indented text, and a run's status by its label. Builtins
+(settings.TEMPLATES): no ``{% load %}``."""
 
 from __future__ import annotations
 
@@ -31,3 +32,19 @@ def when(value: datetime | None) -> str:
 @register.filter
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@register.filter
+def status_label(value: str | None) -> str:
+    """"Timed out" for "timed_out": the same words on every page, whether the status
+    comes from a model instance, ``.values()`` or an annotation."""
+    return _STATUS_LABELS.get(value, value or "—")
+
+
+def _labels() -> dict[str, str]:
+    from automations.models import Status
+
+    return {value: str(label) for value, label in Status.choices}
+
+
+_STATUS_LABELS = _labels()

@@ -400,3 +400,17 @@ def test_the_audit_log_takes_a_bounded_number_of_queries(
         account_services.team_rename(actor=owner, team=team, name=f"Acme {n}")
     with django_assert_max_num_queries(12):
         assert member.get(f"/teams/{team.slug}/audit/").status_code == 200
+
+
+def test_every_page_names_a_status_by_its_label(member, echo):
+    timed_out = run_of(echo, Status.TIMED_OUT)
+    pages = [
+        member.get("/").content.decode(),
+        member.get("/executions/").content.decode(),
+        member.get(f"/automations/{echo.pk}/executions/").content.decode(),
+        member.get(f"/executions/{timed_out.pk}/").content.decode(),
+    ]
+    for page in pages:
+        assert "Timed out</" in page
+        assert ">timed_out<" not in page
+        assert 'rel="icon" href="/static/automations/favicon.svg"' in page
