@@ -36,7 +36,7 @@ def pretty_json(value: Any) -> str:
 
 @register.filter
 def status_label(value: str | None) -> str:
-    """"Timed out" for "timed_out": the same words on every page, whether the status
+    """ "Timed out" for "timed_out": the same words on every page, whether the status
     comes from a model instance, ``.values()`` or an annotation."""
     return _STATUS_LABELS.get(value, value or "—")
 
