@@ -186,3 +186,33 @@ def test_reloading_after_a_refused_activation_is_not_a_405(page, ada):
     response = page.reload()
     assert response.status == 200
     assert "405" not in page.title()
+
+
+def test_add_new_account_keeps_what_was_typed_into_the_step(page, ada, openai_standin):
+    sign_in(page, ada)
+    new_automation(page, "Chat")
+    choose_action(page, "ChatGPT", "Chat")
+    page.fill("#step-name", "Greeting")
+    page.fill("[name=messages__0__content]", "Be brief.")
+    page.click("text=+ Add New Account")
+    page.wait_for_selector("text=Authorize ChatGPT")
+    page.fill("#title", "New ChatGPT")
+    page.fill("[name=api_key]", openai_standin.api_key)
+    page.click("summary:text-is('Show Optional Fields')")
+    page.fill("[name=organization_id]", "org-standin")
+    page.fill("[name=base_url]", openai_standin.base_url)
+    page.click("button:text-is('Authorize')")
+    page.wait_for_selector("text=Configure Action:")
+    shot(page, "back-from-add-new-account")
+    account = ada.teams.get().accounts.get(title="New ChatGPT")
+    assert page.input_value("#account") == str(account.pk)
+    assert page.input_value("#step-name") == "Greeting"
+    assert page.input_value("[name=messages__0__content]") == "Be brief."
+    # The secret typed into the Authorize form is not kept in the tab.
+    kept = page.evaluate("JSON.stringify(Object.assign({}, window.sessionStorage))")
+    assert openai_standin.api_key not in kept
+    page.click("button:text-is('Proceed')")
+    page.wait_for_selector("#panel >> text=Saved.")
+    step = Step.objects.get()
+    assert step.name == "Greeting" and step.account_id == account.pk
+    assert step.config["messages"][0]["content"] == "Be brief."

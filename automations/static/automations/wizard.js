@@ -34,6 +34,48 @@
     else dirty = false;
   });
 
+  // + Add New Account leaves the page for the Authorize form and comes back with the new
+  // account chosen: what was typed into the form meanwhile is kept in this tab
+  // (sessionStorage, by the form's address) and put back when that form is shown again.
+  // Passwords are not kept; the account is the one just made.
+  var DRAFT = "switchboard-draft:";
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-keeps-form]");
+    var form = link && link.closest("form");
+    if (!form) return;
+    var values = [];
+    form.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (!el.name || el.name === "account" || el.name === "csrfmiddlewaretoken") return;
+      if (["password", "hidden", "file", "submit", "button"].indexOf(el.type) >= 0) return;
+      values.push([el.name, el.type === "checkbox" || el.type === "radio" ? el.checked : el.value]);
+    });
+    try {
+      window.sessionStorage.setItem(DRAFT + form.getAttribute("action"), JSON.stringify(values));
+      dirty = false;
+    } catch (error) { /* storage full or off: leaving asks first, as before */ }
+  });
+  function restoreDraft() {
+    document.querySelectorAll(".panel-form").forEach(function (form) {
+      var key = DRAFT + form.getAttribute("action");
+      var saved;
+      try { saved = window.sessionStorage.getItem(key); } catch (error) { return; }
+      if (!saved) return;
+      window.sessionStorage.removeItem(key);
+      var seen = {};
+      JSON.parse(saved).forEach(function (pair) {
+        // Fields sharing a name (checkbox lists) come back in the order they were read.
+        var index = seen[pair[0]] = (seen[pair[0]] || 0) + 1;
+        var el = form.querySelectorAll("[name='" + CSS.escape(pair[0]) + "']")[index - 1];
+        if (!el) return;
+        if (el.type === "checkbox" || el.type === "radio") el.checked = pair[1];
+        else el.value = pair[1];
+      });
+      dirty = true;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", restoreDraft);
+  document.addEventListener("htmx:afterSettle", restoreDraft);
+
   document.addEventListener("focusin", function (event) {
     var el = event.target;
     if (el.matches(".panel-form input[type=text], .panel-form textarea") && !el.classList.contains("suggestion-filter")) lastField = el;
