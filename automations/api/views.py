@@ -17,7 +17,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts import variables as team_variables
 from accounts.models import Membership
-from automations import selectors, services
+from automations import documents, selectors, services
 from automations.api import serializers as s
 from automations.api.teams import TeamAPIView
 from automations.models import Status
@@ -325,13 +325,37 @@ class StepTest(TeamAPIView):
 
 class DataSuggestions(TeamAPIView):
     @extend_schema(
-        parameters=[OpenApiParameter("before", str, required=False, description="a step key")],
+        parameters=[
+            OpenApiParameter("before", str, required=False,
+                             description="the key of the step whose fields will use them"),
+            OpenApiParameter("parent", str, required=False,
+                             description="for a new step inside a branch or a loop: the key "
+                                         "of the step holding it (with branch)"),
+            OpenApiParameter("branch", str, required=False, enum=["then", "else", "do"],
+                             description="the list of parent the new step goes at the end of"),
+        ],
         responses={200: dict}, summary="Suggested Data Elements for a step's fields",
     )  # fmt: skip
     def get(self, request, pk: int):
         automation = selectors.automation_get(team=self.team, pk=pk)
-        before = request.query_params.get("before")
-        return Response(services.data_suggestions(automation=automation, before=before))
+        params = request.query_params
+        before, parent = params.get("before") or None, params.get("parent") or None
+        branch = params.get("branch", "")
+        if before and parent:
+            raise ValidationError({"parent": ["Give either before or parent, not both."]})
+        steps = {s.key: s for s in automation.steps.only("key", "connector", "action")}
+        if before and before not in steps:
+            raise ValidationError({"before": [f"This automation has no step {before!r}."]})
+        if parent:
+            holder = steps.get(parent)
+            if holder is None:
+                raise ValidationError({"parent": [f"This automation has no step {parent!r}."]})
+            names = documents.nested_names(holder.connector, holder.action)
+            if branch not in names:
+                allowed = ", ".join(names) or "none: it holds no steps"
+                raise ValidationError({"branch": [f"{parent!r} holds the lists: {allowed}."]})
+        where = {"parent": parent, "branch": branch} if parent else {}
+        return Response(services.data_suggestions(automation=automation, before=before, **where))
 
 
 class ExecutionCursor(CursorPagination):

@@ -71,3 +71,45 @@ def test_suggestions_list_the_paths_of_earlier_samples(api, automation):
         f"/api/v1/automations/{automation.pk}/data-elements/", {"before": "shout"}
     ).json()
     assert all(row["path"].startswith("trigger") for row in only_trigger)
+
+
+@pytest.fixture
+def looping(team):
+    from tests.automations.flow.helpers import flow_step
+
+    return http_automation(make_project(team), "Looping", [
+        {"key": "shout", "name": "Shout", "connector": "response", "action": "respond",
+         "config": {"body": {"items": ["a", "b"]}}},
+        flow_step("each", "for_each", {"items": "{{ steps.shout.body.items }}"}, do=[
+            {"key": "inner", "name": "Inner", "connector": "response", "action": "respond",
+             "config": {"body": "{{ loop.item }}"}},
+        ]),
+    ], active=False)  # fmt: skip
+
+
+def test_suggestions_for_a_new_step_inside_a_loop(api, looping):
+    api.post(f"/api/v1/automations/{looping.pk}/test-trigger/")
+    api.post(f"/api/v1/automations/{looping.pk}/steps/shout/test/")
+    url = f"/api/v1/automations/{looping.pk}/data-elements/"
+    rows = api.get(url, {"parent": "each", "branch": "do"}).json()
+    paths = {row["path"]: row.get("example") for row in rows}
+    assert paths["loop.item"] == "a" and "steps.shout.body.items.0" in paths
+    assert "steps.inner" not in str(paths)
+    top = api.get(url).json()
+    assert not any(row["path"].startswith("loop.") for row in top)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"before": "nope"}, "before"),
+        ({"parent": "nope", "branch": "do"}, "parent"),
+        ({"parent": "each", "branch": "then"}, "branch"),
+        ({"parent": "shout", "branch": "do"}, "branch"),
+        ({"parent": "each", "branch": "do", "before": "inner"}, "parent"),
+    ],
+)
+def test_suggestions_refuse_a_place_the_automation_does_not_have(api, looping, query, field):
+    response = api.get(f"/api/v1/automations/{looping.pk}/data-elements/", query)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
