@@ -118,14 +118,16 @@ def execution_get(*, team: Team, pk: int) -> Execution:
 
 def step_outline(*, automation: Automation) -> list[dict[str, Any]]:
     """The editor's step list: each step in the order they run, a nested one after its
-    holder (``{"step": step}``, the step with ``depth``, ``in_branch`` (then, else, do)
-    and ``number``, its place in its list), and after each list a branch or loop holds,
-    ``{"parent": holder, "branch": name, "depth": depth}``, where a step is added to it."""
+    holder (``{"step": step}``, the step with ``depth``, ``in_branch`` (then, else, do),
+    ``number``, its place in its list, and ``last_in_list``), and after each list a
+    branch or loop holds, ``{"parent": holder, "branch": name, "depth": depth}``, where a
+    step is added to it."""
     rows: list[dict[str, Any]] = []
 
     def add(steps: list[Step], depth: int, branch: str) -> None:
         for number, step in enumerate(steps, start=1):
             step.depth, step.in_branch, step.number = depth, branch, number
+            step.last_in_list = number == len(steps)
             rows.append({"step": step})
             for name in documents.nested_names(step.connector, step.action):
                 add(step.nested.get(name, []), depth + 1, name)

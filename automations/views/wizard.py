@@ -585,25 +585,22 @@ def automation_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def step_reorder(request: HttpRequest, pk: int) -> HttpResponse:
-    """New step order: ``order`` lists every key (drag and drop), or ``move`` is
-    ``<key>:up`` / ``<key>:down`` (the buttons, for the keyboard). References are
-    checked like any save: a step cannot end up before a step it uses."""
+    """New step order: ``order`` lists every top-level key (drag and drop), or ``move``
+    is ``<key>:up`` / ``<key>:down`` (the buttons, for the keyboard), which moves a step
+    within its own list: the top level, a branch or a loop. References are checked like
+    any save: a step cannot end up before a step it uses."""
     automation = _automation_for(request, pk, write=True)
     steps = documents.automation_definition(automation)["steps"]
-    keys = [s["key"] for s in steps]
-    order = [k for k in request.POST.get("order", "").split(",") if k]
     move_key, _, direction = request.POST.get("move", "").partition(":")
-    if move_key in keys and direction in ("up", "down"):
-        i = keys.index(move_key)
-        j = i - 1 if direction == "up" else i + 1
-        if 0 <= j < len(keys):
-            keys[i], keys[j] = keys[j], keys[i]
-        order = keys
-    if sorted(order) != sorted(s["key"] for s in steps):
-        messages.error(request, "The new order must list every step once.")
-        return redirect("wizard:editor", pk=pk)
-    by_key = {s["key"]: s for s in steps}
-    reordered = [by_key[k] for k in order]
+    if direction in ("up", "down") and _move_in_list(steps, move_key, direction):
+        reordered = steps
+    else:
+        order = [k for k in request.POST.get("order", "").split(",") if k]
+        if sorted(order) != sorted(s["key"] for s in steps):
+            messages.error(request, "The new order must list every step once.")
+            return redirect("wizard:editor", pk=pk)
+        by_key = {s["key"]: s for s in steps}
+        reordered = [by_key[k] for k in order]
     try:
         services.automation_update(
             automation=automation, data={"steps": reordered}, partial=True, actor=request.user
@@ -612,6 +609,21 @@ def step_reorder(request: HttpRequest, pk: int) -> HttpResponse:
         data = {**documents.automation_definition(automation), "steps": reordered}
         _flash_errors(request, exc, data)
     return redirect("wizard:editor", pk=pk)
+
+
+def _move_in_list(steps: list[dict[str, Any]], key: str, direction: str) -> bool:
+    """Swap the step ``key`` with its neighbour in the list that holds it (its first
+    stays first, its last last); False when no list holds it."""
+    for i, step in enumerate(steps):
+        if step["key"] == key:
+            j = i - 1 if direction == "up" else i + 1
+            if 0 <= j < len(steps):
+                steps[i], steps[j] = steps[j], steps[i]
+            return True
+        for name in documents.LISTS:
+            if isinstance(step.get(name), list) and _move_in_list(step[name], key, direction):
+                return True
+    return False
 
 
 @login_required

@@ -356,3 +356,40 @@ def test_renaming_a_nested_step_updates_the_references_to_it_in_the_tree(editor,
     assert response.status_code == 302, response.content.decode()[:2000]
     assert target.steps.get(key="loud").parent.key == "each"
     assert target.steps.get(key="again").config["value"] == "{{ steps.loud }}"
+
+
+def loop_body(automation) -> list[str]:
+    return [s.key for s in automation.steps.filter(parent__key="each").order_by("position")]
+
+
+def test_a_step_in_a_loop_moves_within_it_by_its_arrows(editor, automation):
+    add(editor, automation, "each", "do", respond("{{ loop.index }}"))
+    assert loop_body(automation) == ["shout", "reply"]
+    page = editor.get(f"/automations/{automation.pk}/").content.decode()
+    assert 'value="reply:up"' in page and 'value="shout:down"' in page
+    assert 'value="shout:up" aria-label="Move shout up" disabled' in page
+    editor.post(f"/automations/{automation.pk}/steps/reorder/", {"move": "reply:up"})
+    assert loop_body(automation) == ["reply", "shout"]
+    # The first of its list stays first; the top level is untouched.
+    editor.post(f"/automations/{automation.pk}/steps/reorder/", {"move": "reply:up"})
+    assert loop_body(automation) == ["reply", "shout"]
+    top = automation.steps.filter(parent=None).order_by("position")
+    assert [s.key for s in top] == ["route", "each"]
+
+
+def test_a_move_in_a_branch_that_breaks_a_reference_is_refused(editor, automation):
+    add(editor, automation, "each", "do", respond("{{ steps.shout }}"))
+    response = editor.post(
+        f"/automations/{automation.pk}/steps/reorder/", {"move": "reply:up"}, follow=True
+    )
+    assert loop_body(automation) == ["shout", "reply"]
+    assert "refers to step &#x27;shout&#x27;, which does not come before this step" in (
+        response.content.decode()
+    )
+    assert response.redirect_chain[-1][0] == f"/automations/{automation.pk}/"
+
+
+def test_a_viewer_cannot_move_a_nested_step(client, viewer, automation):
+    client.force_login(viewer)
+    response = client.post(f"/automations/{automation.pk}/steps/reorder/", {"move": "shout:up"})
+    assert response.status_code == 403
