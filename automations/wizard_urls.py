@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.generic import RedirectView
 
 from automations.views import accounts, dashboard, executions, on_failure, sampling, wizard
 
@@ -11,6 +12,9 @@ urlpatterns = [
         "login/", auth_views.LoginView.as_view(template_name="automations/login.html"), name="login"
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
+    # The automations are listed on the dashboard; this path is the prefix of each one's
+    # page, which the log lists join with ids (one reverse() a page, not one a row).
+    path("automations/", RedirectView.as_view(pattern_name="wizard:dashboard"), name="automations"),
     path("automations/new/", dashboard.automation_new, name="new"),
     path("automations/import/", dashboard.automation_import, name="import"),
     path("automations/<int:pk>/rename/", dashboard.automation_rename, name="rename"),

@@ -14,9 +14,12 @@ from automations.models import Automation
 
 
 def membership(request: HttpRequest, team: Team) -> Membership:
-    found = account_selectors.membership_get(user=request.user, team=team)
+    found = getattr(request, "membership", None)
+    if found is None or found.team_id != team.pk:
+        found = account_selectors.membership_get(user=request.user, team=team)
     if found is None:
         raise Http404("No such automation.")
+    request.membership = found  # the navigation shows this role without reading it again
     return found
 
 

@@ -414,3 +414,23 @@ def test_every_page_names_a_status_by_its_label(member, echo):
         assert "Timed out</" in page
         assert ">timed_out<" not in page
         assert 'rel="icon" href="/static/automations/favicon.svg"' in page
+
+
+def test_a_page_reads_the_membership_once(member, echo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run_of(echo)
+    with CaptureQueriesContext(connection) as queries:
+        page = member.get("/executions/").content.decode()
+    reads = [q["sql"] for q in queries.captured_queries if "accounts_membership" in q["sql"]]
+    # The current team (the last used), the role in it and the team switcher's list: the
+    # navigation shows the role the view read, without reading it again.
+    assert len(reads) == 3, reads
+    assert "· owner" in page
+    assert f'href="/automations/{echo.pk}/"' in page
+
+
+def test_the_automations_path_leads_to_the_dashboard(member):
+    response = member.get("/automations/")
+    assert response.status_code == 302 and response["Location"] == "/"
