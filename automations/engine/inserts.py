@@ -82,7 +82,7 @@ def _values(obj: Model, db) -> list:
     row = {}
     for f, auto in _own_recipe(Execution):
         row[f.attname] = f.pre_save(obj, add=True) if auto else getattr(obj, f.attname)
-    return row_values(row, (), db, _model_recipe(Execution, (), db.vendor))
+    return row_values(row, model_recipe(Execution, (), db.vendor), db)
 
 
 @lru_cache(maxsize=4)
@@ -114,23 +114,27 @@ def _recipe(fields: tuple, vendor: str) -> list[tuple[str, Any, Any, int]]:
 
 
 @lru_cache(maxsize=8)
-def _model_recipe(model: type[Model], skip: tuple[str, ...], vendor: str) -> list:
-    # The rows a webhook writes have a recipe of their own, found by a key that hashes
-    # at once: hashing a tuple of some twenty fields (Field.__hash__ is Python) cost
-    # more than preparing the values.
+def model_recipe(model: type[Model], skip: tuple[str, ...], vendor: str) -> list:
+    """The recipe of a model's whole rows (``model_fields``), found by a key that hashes
+    at once: hashing a tuple of some twenty fields (Field.__hash__ is Python) for every
+    row cost more than preparing its values."""
     return _recipe(tuple(model_fields(model, skip)), vendor)
 
 
-def row_values(row: dict[str, Any], fields, db=None, recipe=None) -> list:
+def recipe_of(fields: list, db) -> list:
+    """The recipe of some of a model's fields (the columns an update writes)."""
+    return _recipe(tuple(fields), db.vendor)
+
+
+def row_values(row: dict[str, Any], recipe: list, db) -> list:
     # Values as the engine built them, with the right Python types: the fields' generic
     # preparation cost more than the SQL. Each is sent as the backend's own preparation
     # would send it (tests compare the stored rows with the ORM's): JSON as Jsonb on
     # PostgreSQL and as text on SQLite, datetimes on SQLite as naive UTC text. A field
     # left out gets its default; None is SQL NULL, as JSONField saves it.
-    db = db or connections[DEFAULT_DB_ALIAS]
     sqlite = db.vendor == "sqlite"
     values = []
-    for attname, default, encoder, kind in recipe or _recipe(tuple(fields), db.vendor):
+    for attname, default, encoder, kind in recipe:
         value = row.get(attname, _MISSING)
         if value is _MISSING:
             value = default() if callable(default) else default
@@ -247,8 +251,8 @@ def insert_execution(
     params = _values(execution, db)
     if expect is not None:
         params.extend(expect)
-    recipe = _model_recipe(StepRun, ("execution",), db.vendor)
-    run_params = [row_values(run, (), db, recipe) for run in runs]
+    recipe = model_recipe(StepRun, ("execution",), db.vendor)
+    run_params = [row_values(run, recipe, db) for run in runs]
     if db.vendor == "sqlite":
         _insert_sqlite(execution, params, run_params, expect is not None)
         return

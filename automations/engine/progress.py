@@ -17,9 +17,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from automations.engine.inserts import model_fields, row_values
+from automations.engine.inserts import model_fields, model_recipe, recipe_of, row_values
 from automations.models import Execution, StepRun
 
 # Beyond this many rows in one write (a long loop's iterations), the ORM writes them.
@@ -89,17 +89,20 @@ def write(
     expression and its parameters, is answered by the same statement when the execution
     row is written (None otherwise): a question the caller would ask right after."""
     params: list[Any] = []
+    db = connections[DEFAULT_DB_ALIAS]
     # Values prepared as the execution's own insert prepares them (engine/inserts.py).
     for values in updates:
-        params.extend(row_values(values, [_field(StepRun, name) for name in values]))
+        recipe = recipe_of([_field(StepRun, name) for name in values], db)
+        params.extend(row_values(values, recipe, db))
         params.extend([execution.pk, values["path"]])
+    insert_recipe = model_recipe(StepRun, ("execution",), db.vendor)
     for values in inserts:
         params.append(execution.pk)
-        params.extend(row_values(values, _insert_fields()))
+        params.extend(row_values(values, insert_recipe, db))
     if execution_fields:
         fields = [_field(Execution, name) for name in execution_fields]
         current = {f.attname: getattr(execution, f.attname) for f in fields}
-        params.extend(row_values(current, fields))
+        params.extend(row_values(current, recipe_of(fields, db), db))
         params.append(execution.pk)
     expression = None
     if returning and execution_fields:

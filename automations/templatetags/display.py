@@ -12,6 +12,8 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from automations.models import Status
+
 register = template.Library()
 
 FORMAT = "Y-m-d H:i:s T"
@@ -41,10 +43,4 @@ def status_label(value: str | None) -> str:
     return _STATUS_LABELS.get(value, value or "—")
 
 
-def _labels() -> dict[str, str]:
-    from automations.models import Status
-
-    return {value: str(label) for value, label in Status.choices}
-
-
-_STATUS_LABELS = _labels()
+_STATUS_LABELS = {value: str(label) for value, label in Status.choices}
