@@ -39,7 +39,6 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, 
 from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreation
 from django.db.models import DateTimeField, JSONField, Model
 from django.db.models.base import ModelState
-from psycopg.types.json import Jsonb
 
 from automations.models import Automation, Execution, StepRun
 
@@ -77,12 +76,12 @@ def new_execution(automation: Automation, **values: Any) -> Execution:
     return execution
 
 
-def _values(obj: Model, db) -> list:
+def _values(obj: Model, db, texts: Texts | None) -> list:
     """The execution's values; auto_now fields get their time, as ``save`` would."""
     row = {}
     for f, auto in _own_recipe(Execution):
         row[f.attname] = f.pre_save(obj, add=True) if auto else getattr(obj, f.attname)
-    return row_values(row, model_recipe(Execution, (), db.vendor), db)
+    return row_values(row, model_recipe(Execution, (), db.vendor), db, texts)
 
 
 @lru_cache(maxsize=4)
@@ -126,12 +125,18 @@ def recipe_of(fields: list, db) -> list:
     return _recipe(tuple(fields), db.vendor)
 
 
-def row_values(row: dict[str, Any], recipe: list, db) -> list:
+# JSON texts already written for values the log keeps, by the value's id: the value
+# itself rides along, so that a text is used only for the very object it was made from.
+Texts = dict[int, tuple[Any, str]]
+
+
+def row_values(row: dict[str, Any], recipe: list, db, texts: Texts | None = None) -> list:
     # Values as the engine built them, with the right Python types: the fields' generic
     # preparation cost more than the SQL. Each is sent as the backend's own preparation
-    # would send it (tests compare the stored rows with the ORM's): JSON as Jsonb on
-    # PostgreSQL and as text on SQLite, datetimes on SQLite as naive UTC text. A field
-    # left out gets its default; None is SQL NULL, as JSONField saves it.
+    # would send it (tests compare the stored rows with the ORM's): JSON as its text
+    # (jsonb's input on PostgreSQL, the stored text on SQLite), datetimes on SQLite as
+    # naive UTC text. A field left out gets its default; None is SQL NULL, as JSONField
+    # saves it.
     sqlite = db.vendor == "sqlite"
     values = []
     for attname, default, encoder, kind in recipe:
@@ -140,11 +145,23 @@ def row_values(row: dict[str, Any], recipe: list, db) -> list:
             value = default() if callable(default) else default
         if value is not None and kind:
             if kind == AS_JSON:
-                value = json.dumps(value, cls=encoder) if sqlite else Jsonb(value)
+                value = _json_text(value, encoder, texts, sqlite)
             else:
                 value = db.ops.adapt_datetimefield_value(value)
         values.append(value)
     return values
+
+
+def _json_text(value: Any, encoder: Any, texts: Texts | None, sqlite: bool) -> str:
+    """The JSON a column stores for ``value``: the text the recorder already wrote for
+    it when it has one (a webhook's four values were encoded again here, each through a
+    Jsonb wrapper and its dumper), else encoded as the field's own encoder does. On
+    SQLite the stored text is the ORM's byte for byte, so only an ASCII text is reused
+    (the ORM escapes the rest)."""
+    known = texts.get(id(value)) if texts else None
+    if known is not None and known[0] is value and (not sqlite or known[1].isascii()):
+        return known[1]
+    return json.dumps(value, cls=encoder)
 
 
 def _quote(name: str) -> str:
@@ -242,17 +259,21 @@ def _sqlite_max_params() -> int:
 
 
 def insert_execution(
-    execution: Execution, runs: list[dict[str, Any]], *, expect: tuple[int, int] | None = None
+    execution: Execution,
+    runs: list[dict[str, Any]],
+    *,
+    expect: tuple[int, int] | None = None,
+    texts: Texts | None = None,
 ) -> None:
     """Insert a new execution and its step runs (see ``supported``); with ``expect``
     (automation id, version) only if the automation still has that version, else raise
-    StalePlan."""
+    StalePlan. ``texts``: JSON already written for some of the values (``Texts``)."""
     db = connections[DEFAULT_DB_ALIAS]
-    params = _values(execution, db)
+    params = _values(execution, db, texts)
     if expect is not None:
         params.extend(expect)
     recipe = model_recipe(StepRun, ("execution",), db.vendor)
-    run_params = [row_values(run, recipe, db) for run in runs]
+    run_params = [row_values(run, recipe, db, texts) for run in runs]
     if db.vendor == "sqlite":
         _insert_sqlite(execution, params, run_params, expect is not None)
         return

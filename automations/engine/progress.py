@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from automations.engine.inserts import model_fields, model_recipe, recipe_of, row_values
+from automations.engine.inserts import Texts, model_fields, model_recipe, recipe_of, row_values
 from automations.models import Execution, StepRun
 
 # Beyond this many rows in one write (a long loop's iterations), the ORM writes them.
@@ -82,27 +82,29 @@ def write(
     inserts: list[dict[str, Any]],
     execution_fields: list[str],
     returning: tuple[str, list] | None = None,
+    texts: Texts | None = None,
 ) -> Any:
     """Update the step runs in ``updates`` (by path; only the keys each holds), insert
     those in ``inserts`` (a key left out gets its field's default) and write
     ``execution_fields`` of the execution row, in one statement. ``returning``, an SQL
     expression and its parameters, is answered by the same statement when the execution
-    row is written (None otherwise): a question the caller would ask right after."""
+    row is written (None otherwise): a question the caller would ask right after.
+    ``texts``: JSON already written for some of the values (``inserts.Texts``)."""
     params: list[Any] = []
     db = connections[DEFAULT_DB_ALIAS]
     # Values prepared as the execution's own insert prepares them (engine/inserts.py).
     for values in updates:
         recipe = recipe_of([_field(StepRun, name) for name in values], db)
-        params.extend(row_values(values, recipe, db))
+        params.extend(row_values(values, recipe, db, texts))
         params.extend([execution.pk, values["path"]])
     insert_recipe = model_recipe(StepRun, ("execution",), db.vendor)
     for values in inserts:
         params.append(execution.pk)
-        params.extend(row_values(values, insert_recipe, db))
+        params.extend(row_values(values, insert_recipe, db, texts))
     if execution_fields:
         fields = [_field(Execution, name) for name in execution_fields]
         current = {f.attname: getattr(execution, f.attname) for f in fields}
-        params.extend(row_values(current, recipe_of(fields, db), db))
+        params.extend(row_values(current, recipe_of(fields, db), db, texts))
         params.append(execution.pk)
     expression = None
     if returning and execution_fields:

@@ -25,7 +25,7 @@ from automations import metrics
 from automations.engine import inserts, progress
 from automations.engine.outcomes import StepFailed
 from automations.models import Automation, Execution, Status, StepRun
-from connectors.jsondata import storable, storable_text, storable_with_text
+from connectors.jsondata import storable_text, storable_with_text
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,10 @@ def _fields_to_write(execution: Execution) -> list[str]:
 class Recorder:
     def __init__(self, execution: Execution, secrets: frozenset[str]) -> None:
         self.execution = execution
-        execution.trigger_output = storable(execution.trigger_output)
+        # JSON written for values this log keeps (the checks below write it), handed to
+        # the statements that store them (inserts.Texts); emptied by every write.
+        self.texts: inserts.Texts = {}
+        execution.trigger_output = self._checked(execution.trigger_output)
         self.secrets = secrets
         # Step runs as field values: model instances are made only when the ORM writes.
         self.pending: list[dict[str, Any]] = []
@@ -178,7 +181,21 @@ class Recorder:
         value, text = storable_with_text(value, text)
         if may_hold(text, self.secrets):
             return cap_output(redact(value, self.secrets))
-        return cap_output(value, None if text is None else len(text))
+        kept, truncated = cap_output(value, None if text is None else len(text))
+        if not truncated:
+            self._remember(kept, text)
+        return kept, truncated
+
+    def _checked(self, value: Any) -> Any:
+        """``storable(value)``, its JSON remembered for the write."""
+        value, text = storable_with_text(value)
+        self._remember(value, text)
+        return value
+
+    def _remember(self, value: Any, text: str | None) -> None:
+        # Containers only: a scalar's JSON costs no more to write than to look up.
+        if text is not None and isinstance(value, dict | list):
+            self.texts[id(value)] = (value, text)
 
     def step_started(
         self, *, step_key: str, position: int, path: str, iteration: int | None,
@@ -211,7 +228,9 @@ class Recorder:
                 text = None
             else:
                 self.answer = response
-            execution.response = cap_output(clean, None if text is None else len(text))[0]
+            execution.response, truncated = cap_output(clean, None if text is None else len(text))
+            if not truncated:
+                self._remember(execution.response, text)
         execution.tokens_used = tokens
         execution.lease_until = None
         execution.finished_at = timezone.now()
@@ -237,6 +256,8 @@ class Recorder:
             logger.exception("The log of execution %s could not be written", self.execution.pk)
             self._write_failure(exc, new)
             return False
+        finally:
+            self.texts = {}  # what they were written for is written (or given up)
         return True
 
     def _write_failure(self, exc: Exception, new: bool) -> None:
@@ -280,7 +301,9 @@ class Recorder:
 
     def _insert_tree(self) -> None:
         """A run answered inline: this execution and its children, all new."""
-        inserts.insert_execution(self.execution, self.pending, expect=self.expect_version)
+        inserts.insert_execution(
+            self.execution, self.pending, expect=self.expect_version, texts=self.texts
+        )
         self.pending = []
         for child in self.children:
             child.execution.parent = self.execution
@@ -297,7 +320,7 @@ class Recorder:
         updates = [values for values in self.pending if values["path"] in self.written]
         new = [values for values in self.pending if values["path"] not in self.written]
         ask = self.ask_on_finish if execution.finished else None
-        answer = progress.write(execution, updates, new, fields, ask)
+        answer = progress.write(execution, updates, new, fields, ask, self.texts)
         if ask and fields:
             self.finish_answer = answer
         self.saved_state = state

@@ -73,3 +73,22 @@ def test_a_response_is_answered_whole_and_logged_redacted():
     plain.finish(status="succeeded", response=response)
     assert plain.answer is response
     assert plain.execution.response is response
+
+
+def test_the_json_of_what_is_kept_as_it_is_goes_to_the_write():
+    kept = recorder("sk-secret-1")
+    value = {"text": "nothing to hide"}
+    stored, _ = kept._kept(value, encoded(value))
+    assert kept.texts[id(stored)] == (stored, encoded(value))
+    # A redacted value is a new one, with no text: the write encodes it.
+    hiding = {"text": "sk-secret-1"}
+    redacted, _ = kept._kept(hiding, encoded(hiding))
+    assert id(redacted) not in kept.texts and id(hiding) not in kept.texts
+
+
+def test_a_capped_value_leaves_its_text_out(settings):
+    settings.STEP_OUTPUT_MAX_BYTES = 40
+    kept = recorder()
+    value = {"text": "x" * 100}
+    capped, truncated = kept._kept(value, encoded(value))
+    assert truncated and id(capped) not in kept.texts and id(value) not in kept.texts

@@ -18,6 +18,7 @@ from django.utils import timezone
 from automations import services
 from automations.engine import inserts
 from automations.models import Automation, Execution, Status, StepRun
+from connectors.jsondata import encoded
 from tests.automations.factories import make_project
 from tests.support.flows import http_automation, reply_step, sub_automation
 
@@ -109,6 +110,39 @@ def test_it_stores_what_the_orm_stores(team):
     runs = list(read.step_runs.order_by("position").values(*run_values(1)[0]))
     assert runs == run_values(3)
     assert StepRun.objects.filter(execution=read, output__isnull=True).count() == 1
+
+
+def test_json_the_recorder_wrote_is_stored_as_the_orm_stores_it(team):
+    auto = automation(team)
+    fast, slow = execution(auto), execution(auto)
+    runs = run_values(3)
+    values = [
+        fast.trigger_output,
+        fast.response,
+        *(r[k] for r in runs for k in ("input", "output")),
+    ]
+    texts = {id(v): (v, encoded(v)) for v in values if v is not None}
+    inserts.insert_execution(fast, runs, texts=texts)
+    slow.save(force_insert=True)
+    StepRun.objects.bulk_create([StepRun(execution=slow, **values) for values in run_values(3)])
+
+    skip = ("id", "created_at")
+    assert stored(Execution, "id", fast.pk, skip) == stored(Execution, "id", slow.pk, skip)
+    skip = ("id", "execution_id")
+    assert stored(StepRun, "execution_id", fast.pk, skip) == stored(
+        StepRun, "execution_id", slow.pk, skip
+    )
+
+
+def test_a_text_is_used_only_for_the_value_it_was_written_for():
+    value, other = {"a": 1}, {"b": 2}
+    assert inserts._json_text(value, None, {id(value): (other, '{"b": 2}')}, False) == '{"a": 1}'
+    assert inserts._json_text(value, None, {id(value): (value, '{"a":1}')}, False) == '{"a":1}'
+    # SQLite stores the ORM's text, which escapes what is not ASCII.
+    accented = {"text": "grüße"}
+    texts = {id(accented): (accented, encoded(accented))}
+    assert inserts._json_text(accented, None, texts, True) == json.dumps(accented)
+    assert inserts._json_text(accented, None, texts, False) == encoded(accented)
 
 
 def test_a_stale_version_writes_nothing(team):
