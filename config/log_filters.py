@@ -13,9 +13,11 @@ import logging.handlers
 import os
 import re
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from gunicorn.glogging import Logger as GunicornBaseLogger
+from gunicorn.glogging import SafeAtoms
 
 from config.logs import JsonFormatter, OneLineFormatter
 
@@ -39,6 +41,8 @@ class HookSecretsFilter(logging.Filter):
     """Rewrites a record's message in place, so every handler sees the safe text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, RedactedAtoms):
+            return True  # an access line: made of atoms redacted one by one
         try:
             message = record.getMessage()
         except Exception:  # a malformed call: logging reports it when it formats
@@ -47,6 +51,56 @@ class HookSecretsFilter(logging.Filter):
         if safe != message:
             record.msg, record.args = safe, None
         return True
+
+
+class RedactedAtoms(SafeAtoms):
+    """gunicorn's access log atoms (``atoms_wrapper_class``), each escaped and redacted
+    when the format reads it: SafeAtoms escaped all of them up front, and redacting
+    them all (each a lowercasing, the path and request line a regex each) cost every
+    webhook more than writing its line."""
+
+    def __init__(self, atoms: dict[str, Any]) -> None:
+        dict.__init__(self, atoms)
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(value, str):
+            return redact_hook_secrets(value.replace('"', '\\"'))
+        return value
+
+
+@lru_cache(maxsize=8)
+def _atom_kinds(access_log_format: str) -> frozenset[str]:
+    """Which kinds of per-request atoms a format names: i, o, e as in %({name}i)s."""
+    return frozenset(re.findall(r"%\(\{[^}]*\}([ioe])\)", access_log_format))
+
+
+class _Headers:
+    """A request or response as gunicorn's ``atoms`` reads it, its headers left out
+    unless ``keep``."""
+
+    def __init__(self, message: Any, keep: bool) -> None:
+        self._message = message
+        self.headers = message.headers if keep else ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._message, name)
+
+
+class _Environ:
+    """The WSGI environ for the standard atoms only: nothing to list as {name}e."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
+
+    def __getitem__(self, key: str) -> Any:
+        return self._environ[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._environ.get(key, default)
+
+    def items(self) -> tuple:
+        return ()
 
 
 class GunicornLogger(GunicornBaseLogger):
@@ -75,10 +129,20 @@ class GunicornLogger(GunicornBaseLogger):
                     # The access log's own format is one line already.
                     handler.setFormatter(OneLineFormatter())
 
+    atoms_wrapper_class = RedactedAtoms  # type: ignore[assignment]
+
     def atoms(
         self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta
     ) -> dict[str, Any]:
-        atoms = super().atoms(resp, req, environ, request_time)
-        # Every text atom: the request line, path and query, and headers such as the
-        # Referer that may repeat a hook URL.
-        return {k: redact_hook_secrets(v) if isinstance(v, str) else v for k, v in atoms.items()}
+        # gunicorn adds every request header, response header and WSGI environ entry
+        # to each request's atoms (some seventy); only a format that names one of a
+        # kind ({x}i, {x}o, {x}e) gets that kind.
+        kinds = _atom_kinds(self.cfg.access_log_format)
+        if kinds == {"i", "o", "e"}:
+            return super().atoms(resp, req, environ, request_time)
+        return super().atoms(
+            _Headers(resp, "o" in kinds),
+            _Headers(req, "i" in kinds),
+            environ if "e" in kinds else _Environ(environ),
+            request_time,
+        )

@@ -115,3 +115,56 @@ def test_the_admin_never_shows_the_trigger_secret(client, admin_user, team):
     assert page.status_code == 200
     assert "[redacted]" in page.content.decode()
     assert KEY not in page.content.decode()
+
+
+# -- gunicorn's access log atoms, redacted as the format reads them ---------------------------
+
+
+class _Message:
+    def __init__(self, headers, **attributes):
+        self.headers = headers
+        self.__dict__.update(attributes)
+
+
+def access_line(tmp_path, access_log_format: str) -> str:
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+
+    from config.log_filters import GunicornLogger
+
+    path = tmp_path / "access.log"
+    cfg = Config()
+    cfg.set("accesslog", str(path))
+    cfg.set("access_log_format", access_log_format)
+    logger = GunicornLogger(cfg)
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    hook = f"/hooks/{token}/"
+    environ = {
+        "REQUEST_METHOD": "POST", "RAW_URI": f"{hook}?key={KEY}", "PATH_INFO": hook,
+        "QUERY_STRING": f"key={KEY}", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.9",
+        "HTTP_USER_AGENT": 'agent "quoted"', "HTTP_REFERER": f"https://example.com{hook}",
+    }  # fmt: skip
+    request = _Message([("REFERER", f"https://example.com{hook}?key={KEY}")])
+    response = _Message([("X-Frame-Options", "DENY")], status="200 OK", sent=12)
+    logger.access(response, request, environ, timedelta(microseconds=1500))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    line = path.read_text()
+    assert token not in line and KEY not in line
+    return line
+
+
+def test_the_access_log_reads_only_the_atoms_its_format_names(tmp_path):
+    line = access_line(tmp_path, '%(h)s "%(r)s" %(s)s %(U)s %(q)s "%(a)s" %(b)s %(L)s')
+    assert line.strip() == (
+        '10.0.0.9 "POST /hooks/AbCd…/?key=[removed] HTTP/1.1" 200 /hooks/AbCd…/ '
+        'key=[removed] "agent \\"quoted\\"" 12 0.001500'
+    )
+
+
+def test_headers_and_environ_named_by_the_format_are_logged_redacted(tmp_path):
+    line = access_line(tmp_path, "%({referer}i)s %({x-frame-options}o)s %({raw_uri}e)s %({x}i)s")
+    assert line.strip() == (
+        "https://example.com/hooks/AbCd…/?key=[removed] DENY /hooks/AbCd…/?key=[removed] -"
+    )
