@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -53,13 +53,21 @@ STEP_RETRIES = Counter(
 )
 
 
+@lru_cache(maxsize=1024)
+def _labelled(metric: Counter | Histogram, *values: str) -> Counter | Histogram:
+    # The counter for these label values, kept: ``labels()`` checks the values and takes
+    # the metric's lock on every call, three times per webhook. The values come from a
+    # bounded set (HTTP statuses, the registered connectors' actions, run statuses).
+    return metric.labels(*values)
+
+
 def counted_webhook(kind: str, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The hook view, counting its answers by status (the view's own module stays as is)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        WEBHOOK_REQUESTS.labels(kind=kind, status=str(response.status_code)).inc()
+        _labelled(WEBHOOK_REQUESTS, kind, str(response.status_code)).inc()
         return response
 
     return wrapper
@@ -70,15 +78,13 @@ def execution_started() -> None:
 
 
 def execution_finished(status: str) -> None:
-    EXECUTIONS_FINISHED.labels(status=status).inc()
+    _labelled(EXECUTIONS_FINISHED, str(status)).inc()
 
 
 def step_finished(
     *, connector: str, action: str, status: str, duration_ms: int, attempts: int
 ) -> None:
-    STEP_DURATION.labels(connector=connector, action=action, status=status).observe(
-        duration_ms / 1000
-    )
+    _labelled(STEP_DURATION, connector, action, str(status)).observe(duration_ms / 1000)
     if attempts > 1:
         STEP_RETRIES.inc(attempts - 1)
 
