@@ -137,6 +137,31 @@ def step_outline(*, automation: Automation) -> list[dict[str, Any]]:
     return rows
 
 
+class NoSuchPlace(Exception):
+    """A new step's place the automation does not have: ``field`` (parent or branch)
+    names what was wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def step_holder(
+    *, automation: Automation, parent: str, branch: str, steps: dict[str, Step] | None = None
+) -> Step:
+    """The step ``parent`` holding the list ``branch`` (then, else, do) that a new step
+    goes to the end of, or NoSuchPlace. ``steps``: the automation's steps by key, when
+    the caller has them."""
+    holder = steps.get(parent) if steps is not None else automation.steps.filter(key=parent).first()
+    if holder is None:
+        raise NoSuchPlace("parent", f"This automation has no step {parent!r}.")
+    names = documents.nested_names(holder.connector, holder.action)
+    if branch not in names:
+        allowed = ", ".join(names) or "none: it holds no steps"
+        raise NoSuchPlace("branch", f"{parent!r} holds the lists: {allowed}.")
+    return holder
+
+
 def step_list(*, automation: Automation) -> list[Step]:
     """The steps in the order they run, each nested one after its holder, with ``depth``,
     ``in_branch`` (then, else, do) and ``number`` (its place in its list)."""

@@ -17,7 +17,7 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts import variables as team_variables
 from accounts.models import Membership
-from automations import documents, selectors, services
+from automations import selectors, services
 from automations.api import serializers as s
 from automations.api.teams import TeamAPIView
 from automations.models import Status
@@ -347,13 +347,12 @@ class DataSuggestions(TeamAPIView):
         if before and before not in steps:
             raise ValidationError({"before": [f"This automation has no step {before!r}."]})
         if parent:
-            holder = steps.get(parent)
-            if holder is None:
-                raise ValidationError({"parent": [f"This automation has no step {parent!r}."]})
-            names = documents.nested_names(holder.connector, holder.action)
-            if branch not in names:
-                allowed = ", ".join(names) or "none: it holds no steps"
-                raise ValidationError({"branch": [f"{parent!r} holds the lists: {allowed}."]})
+            try:
+                selectors.step_holder(
+                    automation=automation, parent=parent, branch=branch, steps=steps
+                )
+            except selectors.NoSuchPlace as exc:
+                raise ValidationError({exc.field: [exc.message]}) from None
         where = {"parent": parent, "branch": branch} if parent else {}
         return Response(services.data_suggestions(automation=automation, before=before, **where))
 

@@ -245,9 +245,10 @@ def _new_place(request: HttpRequest, automation: Automation) -> dict[str, Any] |
     if not parent:
         return None
     branch = request.GET.get("branch") or request.POST.get("branch") or ""
-    holder = automation.steps.filter(key=parent).first()
-    if holder is None or branch not in documents.nested_names(holder.connector, holder.action):
-        raise Http404("No such branch or loop.")
+    try:
+        holder = selectors.step_holder(automation=automation, parent=parent, branch=branch)
+    except selectors.NoSuchPlace as exc:
+        raise Http404(exc.message) from None
     return {
         "parent": holder,
         "branch": branch,
