@@ -33,7 +33,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreation
@@ -172,14 +172,12 @@ def _quote(name: str) -> str:
 def _statement(run_count: int, checked: bool = False) -> str:
     """PostgreSQL: the execution and its step runs, one statement."""
     execution_fields = model_fields(Execution)
-    run_fields = model_fields(StepRun, skip=("execution",))
     # Identifiers come from model metadata, values go as parameters.
     if checked:
         # A row from SELECT only while the automation has the expected version; the
         # SELECT list carries no column types of its own, so each parameter is cast.
         values = "SELECT {} {}".format(  # noqa: S608
-            ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in execution_fields),
-            _version_check(),
+            ", ".join(_cast(f) for f in execution_fields), _version_check()
         )
     else:
         values = "VALUES ({})".format(", ".join(["%s"] * len(execution_fields)))
@@ -191,17 +189,61 @@ def _statement(run_count: int, checked: bool = False) -> str:
     )
     if not run_count:
         return insert_execution
-    # VALUES rows carry no column types of their own, so each parameter is cast.
-    row = "({})".format(", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in run_fields))
-    names = ", ".join(_quote(f.column) for f in run_fields)
     return (
-        f"WITH e AS ({insert_execution}) "  # noqa: S608
-        f"INSERT INTO {_quote(StepRun._meta.db_table)} "
-        f"({_quote(StepRun._meta.get_field('execution').column)}, {names}) "
-        f"SELECT e.{_quote(Execution._meta.pk.column)}, v.* FROM e, "
-        f"(VALUES {', '.join([row] * run_count)}) AS v ({names}) "
+        f"WITH e AS ({insert_execution}) {_runs_of('e', run_count)} "
         f"RETURNING {_quote(StepRun._meta.get_field('execution').column)}"
     )
+
+
+def _cast(field) -> str:
+    # A SELECT list or VALUES row carries no column types of its own: each parameter is
+    # cast to its column's.
+    return f"CAST(%s AS {field.db_type(connection)})"
+
+
+def _runs_of(execution: str, run_count: int) -> str:
+    """The INSERT of ``run_count`` step runs of the execution the CTE ``execution``
+    returned."""
+    run_fields = model_fields(StepRun, skip=("execution",))
+    row = "({})".format(", ".join(_cast(f) for f in run_fields))
+    names = ", ".join(_quote(f.column) for f in run_fields)
+    return (
+        f"INSERT INTO {_quote(StepRun._meta.db_table)} "  # noqa: S608
+        f"({_quote(StepRun._meta.get_field('execution').column)}, {names}) "
+        f"SELECT {execution}.{_quote(Execution._meta.pk.column)}, v.* FROM {execution}, "
+        f"(VALUES {', '.join([row] * run_count)}) AS v ({names})"
+    )
+
+
+@lru_cache(maxsize=128)
+def _tree_statement(shape: tuple[tuple[int, int], ...], checked: bool) -> str:
+    """PostgreSQL: a run and its sub automations' runs (``shape``: for each execution in
+    preorder, the index of its parent's, -1 for the first, and its number of step runs),
+    each with its step runs, in one statement. A child's parent_id is its parent's
+    RETURNING id, and every insert reads from the first one's, so a stale version there
+    (``checked``) inserts nothing at all. It answers the executions' ids in order."""
+    fields = model_fields(Execution)
+    pk = _quote(Execution._meta.pk.column)
+    parent_column = Execution._meta.get_field("parent").column
+    insert = "INSERT INTO {} ({})".format(  # noqa: S608
+        _quote(Execution._meta.db_table), ", ".join(_quote(f.column) for f in fields)
+    )
+    parts = []
+    for index, (parent, run_count) in enumerate(shape):
+        if parent < 0:
+            select = ", ".join(_cast(f) for f in fields)
+            source = _version_check() if checked else ""
+        else:
+            select = ", ".join(
+                f"e{parent}.{pk}" if f.column == parent_column else _cast(f) for f in fields
+            )
+            source = f"FROM e{parent}"
+        parts.append(f"e{index} AS ({insert} SELECT {select} {source} RETURNING {pk})")
+        if run_count:
+            parts.append(f"r{index} AS ({_runs_of(f'e{index}', run_count)} RETURNING 1)")
+    ids = ", ".join(f"(SELECT {pk} FROM e{index})" for index in range(len(shape)))  # noqa: S608
+    # Every data-modifying CTE runs to its end whether or not the SELECT reads it.
+    return f"WITH {', '.join(parts)} SELECT {ids}"
 
 
 def _version_check() -> str:
@@ -286,6 +328,60 @@ def insert_execution(
     if row is None:
         raise StalePlan(execution.automation_id)
     _inserted(execution, row[0])
+
+
+# PostgreSQL's limit on the parameters of one statement.
+MAX_PARAMS = 65_535
+
+
+class Node(NamedTuple):
+    """One execution of a run's tree for ``insert_tree``: its step runs, the index of its
+    parent's node (-1 for the first) and the JSON already written for its values."""
+
+    execution: Execution
+    runs: list[dict[str, Any]]
+    parent: int
+    texts: Texts | None
+
+
+def tree_supported(nodes: list[Node]) -> bool:
+    """Whether ``insert_tree`` can write these executions in one statement."""
+    if connection.vendor != "postgresql" or any(len(n.runs) > MAX_RUNS for n in nodes):
+        return False
+    run_params = len(model_fields(StepRun, skip=("execution",)))
+    size = len(nodes) * len(model_fields(Execution)) + 2
+    return size + run_params * sum(len(n.runs) for n in nodes) <= MAX_PARAMS
+
+
+def insert_tree(nodes: list[Node], *, expect: tuple[int, int] | None = None) -> None:
+    """PostgreSQL: insert a run's execution (the first node) and its sub automations'
+    (each after its parent, in preorder), with their step runs, in one statement; with
+    ``expect`` only if the first one's automation still has that version, else StalePlan
+    and nothing written. A run with sub automations was four round trips (BEGIN, an
+    INSERT for each execution, COMMIT), now one, atomic by itself."""
+    db = connections[DEFAULT_DB_ALIAS]
+    recipe = model_recipe(StepRun, ("execution",), db.vendor)
+    parent_at = [f.name for f in model_fields(Execution)].index("parent")
+    params: list[Any] = []
+    for node in nodes:
+        values = _values(node.execution, db, node.texts)
+        if node.parent >= 0:
+            del values[parent_at]  # the parent's RETURNING id, in the statement
+        params.extend(values)
+        if node.parent < 0 and expect is not None:
+            params.extend(expect)
+        for run in node.runs:
+            params.extend(row_values(run, recipe, db, node.texts))
+    shape = tuple((node.parent, len(node.runs)) for node in nodes)
+    with db.cursor() as cursor:
+        cursor.execute(_tree_statement(shape, expect is not None), params)
+        ids = cursor.fetchone()
+    if ids is None or ids[0] is None:
+        raise StalePlan(nodes[0].execution.automation_id)
+    for node, pk in zip(nodes, ids, strict=True):
+        _inserted(node.execution, pk)
+    for node in nodes[1:]:
+        node.execution.parent = nodes[node.parent].execution
 
 
 def _insert_sqlite(

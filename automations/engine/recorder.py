@@ -276,7 +276,12 @@ class Recorder:
     def _write(self) -> None:
         most = max(len(r.pending) for r in [self, *self.children])
         if self.execution.pk is None and inserts.supported(most):
-            if self.children:
+            nodes = self._nodes() if self.children else []
+            if nodes and inserts.tree_supported(nodes):
+                inserts.insert_tree(nodes, expect=self.expect_version)
+                for recorder in [self, *self._descendants()]:
+                    recorder.pending, recorder.children = [], []
+            elif self.children:
                 with transaction.atomic():
                     self._insert_tree()
             else:
@@ -298,6 +303,18 @@ class Recorder:
                     raise inserts.StalePlan(automation_id)
                 self.expect_version = None
             self._flush()
+
+    def _nodes(self, parent: int = -1, into: list | None = None) -> list[inserts.Node]:
+        """This execution and its children's, in preorder, for ``inserts.insert_tree``."""
+        into = [] if into is None else into
+        index = len(into)
+        into.append(inserts.Node(self.execution, self.pending, parent, self.texts))
+        for child in self.children:
+            child._nodes(index, into)
+        return into
+
+    def _descendants(self) -> list[Recorder]:
+        return [d for child in self.children for d in (child, *child._descendants())]
 
     def _insert_tree(self) -> None:
         """A run answered inline: this execution and its children, all new."""

@@ -308,3 +308,65 @@ def test_new_execution_is_what_the_model_makes(team):
         assert not isinstance(field.get_default(), dict | list | set)
     fast.save(force_insert=True)
     assert Execution.objects.get(pk=fast.pk).trigger_output == {"a": [1]}
+
+
+# -- a run with sub automations: one statement on PostgreSQL ------------------------------
+
+postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'")
+
+
+def child_of(auto: Automation, depth: int) -> Execution:
+    return Execution(
+        automation=auto, status=Status.SUCCEEDED, trigger_output={"depth": depth},
+        depth=depth, started_at=STARTED, finished_at=STARTED,
+    )  # fmt: skip
+
+
+def tree(auto: Automation) -> list[inserts.Node]:
+    """A root with two children, the first with a child of its own."""
+    root, first, grandchild, second = (child_of(auto, d) for d in (0, 1, 2, 1))
+    return [
+        inserts.Node(root, run_values(2), -1, None),
+        inserts.Node(first, run_values(1), 0, None),
+        inserts.Node(grandchild, [], 1, None),
+        inserts.Node(second, run_values(3), 0, None),
+    ]
+
+
+@postgresql_only
+def test_a_tree_of_executions_is_written_in_one_statement_with_its_links(team):
+    auto = automation(team)
+    nodes = tree(auto)
+    with CaptureQueriesContext(connection) as queries:
+        inserts.insert_tree(nodes, expect=(auto.pk, auto.version))
+    assert len(queries) == 1
+    root, first, grandchild, second = (n.execution for n in nodes)
+    stored = {e.pk: e for e in Execution.objects.all()}
+    assert len(stored) == 4
+    assert stored[root.pk].parent_id is None
+    assert stored[first.pk].parent_id == stored[second.pk].parent_id == root.pk
+    assert stored[grandchild.pk].parent_id == first.pk and first.pk == grandchild.parent_id
+    for node in nodes:
+        runs = list(StepRun.objects.filter(execution=node.execution).order_by("position"))
+        assert [r.step_key for r in runs] == [v["step_key"] for v in node.runs]
+        assert stored[node.execution.pk].trigger_output == node.execution.trigger_output
+
+
+@postgresql_only
+def test_a_stale_tree_writes_nothing(team):
+    auto = automation(team)
+    with pytest.raises(inserts.StalePlan):
+        inserts.insert_tree(tree(auto), expect=(auto.pk, auto.version + 1))
+    assert not Execution.objects.exists() and not StepRun.objects.exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_with_a_sub_automation_writes_its_log_in_one_statement(client, team):
+    parent = parent_with_a_child(team)
+    post(client, parent)  # the plans cached
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, parent).content == b"Hello"
+    writes = [q["sql"] for q in queries if "INSERT" in q["sql"]]
+    assert len(writes) == 1 and writes[0].startswith("WITH e0 AS (INSERT")  # was two
+    assert Execution.objects.filter(parent__isnull=False).count() == 2
