@@ -225,11 +225,20 @@ def bench_queue(seconds: int, workers: int, drain_runs: int, bare_runs: int) -> 
                 time.sleep(3)
                 h.wrk(sync_url, seconds=2)
                 h.wrk(queued_url, seconds=2, unique_base=0)
-                sync = h.wrk(sync_url, seconds=seconds)
-                queued = h.wrk(queued_url, seconds=seconds, unique_base=10**12)
+                # Alternately twice each, the better run of each (as for 1-2): one run
+                # of either moved by a fifth from the next on a shared VM.
+                runs: dict[str, list] = {"sync": [], "queued": []}
+                for round_ in range(2):
+                    runs["sync"].append(h.wrk(sync_url, seconds=seconds))
+                    runs["queued"].append(
+                        h.wrk(queued_url, seconds=seconds, unique_base=(round_ + 1) * 10**12)
+                    )
+                sync = max(runs["sync"], key=lambda r: r["rps"])
+                queued = max(runs["queued"], key=lambda r: r["rps"])
                 out["accept"] = {
                     "sync": sync,
                     "queued": queued,
+                    "all_runs": runs,
                     "ratio": ratio(queued["rps"], sync["rps"]),
                     "load_during": h.load_average(),
                 }
@@ -253,7 +262,7 @@ def bench_queue(seconds: int, workers: int, drain_runs: int, bare_runs: int) -> 
                 "print(Execution.objects.filter(status__in=['queued', 'running'])"
                 ".update(status='cancelled'))",
             )
-            h.wrk(drain_url, seconds=120, limit=drain_runs, unique_base=2 * 10**12)
+            h.wrk(drain_url, seconds=120, limit=drain_runs, unique_base=3 * 10**12)
         pk = made["drain"]["pk"]
         backlog = count(
             env,
