@@ -434,3 +434,20 @@ def test_a_page_reads_the_membership_once(member, echo):
 def test_the_automations_path_leads_to_the_dashboard(member):
     response = member.get("/automations/")
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_missing_page_answers_404_inside_the_site_layout(member, other_team):
+    someone_elses = http_automation(make_project(other_team), "Theirs", [])
+    for path in ("/no/such/page/", f"/automations/{someone_elses.pk}/"):
+        response = member.get(path)
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "There is nothing at this address" in page
+        assert "Theirs" not in page and "Sign out" in page  # the member's own header
+
+
+def test_the_500_page_renders_without_a_request():
+    from django.template.loader import render_to_string
+
+    page = render_to_string("500.html")
+    assert "Something went wrong on our side" in page and 'href="/"' in page
