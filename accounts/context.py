@@ -19,11 +19,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         # A page about one team (its settings, its audit log) names it in request.team.
         team = getattr(request, "team", None) or selectors.team_current(user=user)
-        # The view read the membership already when it checked the role (access.py,
-        # teams.py): the same row, not read again.
-        membership = getattr(request, "membership", None)
-        if membership is None or membership.team_id != getattr(team, "pk", None):
-            membership = selectors.membership_get(user=user, team=team) if team else None
+        membership = selectors.membership_of_request(request, team)
         role = membership.role if membership else None
         return {
             "teams": list(selectors.team_list_for_user(user=user)),

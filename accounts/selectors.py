@@ -33,6 +33,20 @@ def membership_get(*, user, team: Team) -> Membership | None:
     return Membership.objects.filter(user=user, team=team).first()
 
 
+def membership_of_request(request, team: Team | None) -> Membership | None:
+    """The signed-in user's membership in ``team`` for this request: the row the view
+    read when it checked the role (``request.membership``), or read now and kept there,
+    so that the navigation shows that role without reading it again."""
+    if team is None:
+        return None
+    found = getattr(request, "membership", None)
+    if found is None or found.team_id != team.pk:
+        found = membership_get(user=request.user, team=team)
+        if found is not None:
+            request.membership = found
+    return found
+
+
 def team_get_for_user(*, user, slug: str) -> Team:
     """The team named by slug if the user is a member; 404 otherwise, so that other teams'
     names do not leak."""

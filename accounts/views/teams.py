@@ -24,10 +24,9 @@ def team_for(request: HttpRequest, slug: str, action: Action = Action.VIEW) -> T
     """The team (404 unless a member) if the user's role may do ``action`` (the site's
     403 page, naming the role needed, otherwise). The navigation shows this team."""
     team = selectors.team_get_for_user(user=request.user, slug=slug)
-    membership = selectors.membership_get(user=request.user, team=team)
+    membership = selectors.membership_of_request(request, team)
     roles.require(membership.role, action)
     request.team = team
-    request.membership = membership
     return team
 
 

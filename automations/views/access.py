@@ -14,12 +14,9 @@ from automations.models import Automation
 
 
 def membership(request: HttpRequest, team: Team) -> Membership:
-    found = getattr(request, "membership", None)
-    if found is None or found.team_id != team.pk:
-        found = account_selectors.membership_get(user=request.user, team=team)
+    found = account_selectors.membership_of_request(request, team)
     if found is None:
         raise Http404("No such automation.")
-    request.membership = found  # the navigation shows this role without reading it again
     return found
 
 
