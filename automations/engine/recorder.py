@@ -181,6 +181,11 @@ class Recorder:
         value, text = storable_with_text(value, text)
         if may_hold(text, self.secrets):
             return cap_output(redact(value, self.secrets))
+        return self._capped(value, text)
+
+    def _capped(self, value: Any, text: str | None) -> tuple[Any, bool]:
+        """``cap_output`` of a value whose JSON is ``text`` (None: not known), that JSON
+        remembered for the write when the value is kept whole."""
         kept, truncated = cap_output(value, None if text is None else len(text))
         if not truncated:
             self._remember(kept, text)
@@ -228,9 +233,7 @@ class Recorder:
                 text = None
             else:
                 self.answer = response
-            execution.response, truncated = cap_output(clean, None if text is None else len(text))
-            if not truncated:
-                self._remember(execution.response, text)
+            execution.response = self._capped(clean, text)[0]
         execution.tokens_used = tokens
         execution.lease_until = None
         execution.finished_at = timezone.now()
