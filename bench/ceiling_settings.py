@@ -4,8 +4,9 @@ No middleware, no other app, its own URL module; the same database settings as t
 platform (persistent connections, health checks, server-side prepared statements on
 PostgreSQL; WAL and IMMEDIATE transactions on SQLite) on Django's own database backend,
 so that what separates a webhook from it is the platform's own work (the platform's
-health check without a round trip, config/postgresql, is part of that work). Served by
-the same gunicorn, with DJANGO_SETTINGS_MODULE=bench.ceiling_settings.
+health check without a round trip, config/postgresql, and its remembered placeholder
+conversion, config/sqlite, are part of that work). Served by the same gunicorn, with
+DJANGO_SETTINGS_MODULE=bench.ceiling_settings.
 """
 
 from config.settings import (  # noqa: F401 (read by Django)
@@ -19,8 +20,10 @@ from config.settings import (  # noqa: F401 (read by Django)
 from config.settings import DATABASES as PLATFORM_DATABASES
 
 DATABASES = {"default": dict(PLATFORM_DATABASES["default"])}
-if DATABASES["default"]["ENGINE"] == "config.postgresql":
-    DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"]["ENGINE"] = {
+    "config.postgresql": "django.db.backends.postgresql",
+    "config.sqlite": "django.db.backends.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 INSTALLED_APPS = ["bench"]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.ceiling_urls"

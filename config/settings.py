@@ -138,6 +138,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # Django's backend with its placeholder conversion remembered (see the module).
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
     # WAL lets the worker read while the web process writes; IMMEDIATE transactions
     # take the write lock up front, so concurrent writers wait instead of failing.
     DATABASES["default"]["OPTIONS"] = {
