@@ -4,7 +4,9 @@ Django writes SQL with ``%s`` placeholders and its SQLite backend turns each int
 with a regular expression on every execute. The text of a statement repeats (the
 values travel apart), and that substitution cost about 14 µs for a webhook's execution
 INSERT and 30 µs for the multi-row INSERT of its step runs, more than SQLite took to run
-either. The converted text is kept per distinct statement, a bounded number of them.
+either. The converted text is kept per distinct statement, a bounded number of them; a
+statement longer than CACHED_STATEMENT_LENGTH (a bulk statement of thousands of values,
+each of its own length) is converted each time instead of filling the cache.
 """
 
 from __future__ import annotations
@@ -15,21 +17,24 @@ from django.db.backends.sqlite3 import base
 
 # Distinct statements a process runs, with room to spare: the ORM's queries repeat by
 # text, and the log's INSERTs come in a few shapes. A statement past the bound is only
-# converted again.
-CONVERTED_STATEMENTS = 1024
+# converted again. At most about 8 MB, were every one as long as allowed.
+CONVERTED_STATEMENTS = 512
+CACHED_STATEMENT_LENGTH = 8_192
 
 
-@functools.lru_cache(maxsize=CONVERTED_STATEMENTS)
-def qmark(query: str) -> str:
+def _qmark(query: str) -> str:
     """``query`` with ``%s`` as ``?`` and ``%%`` as ``%``, as Django's backend makes it."""
     return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
 
 
+qmark = functools.lru_cache(maxsize=CONVERTED_STATEMENTS)(_qmark)
+
+
 class CursorWrapper(base.SQLiteCursorWrapper):
     def convert_query(self, query, *, param_names=None):
-        if param_names is None:
-            return qmark(query)
-        return super().convert_query(query, param_names=param_names)
+        if param_names is not None:
+            return super().convert_query(query, param_names=param_names)
+        return qmark(query) if len(query) <= CACHED_STATEMENT_LENGTH else _qmark(query)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

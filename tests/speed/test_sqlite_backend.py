@@ -51,6 +51,12 @@ def test_a_repeated_statement_is_converted_once():
     info = qmark.cache_info()
     assert info.misses == 1
     assert info.hits == 2
+    # A bulk statement longer than the bound is converted, and not kept.
+    long = "SELECT 1 WHERE 1 IN (" + ", ".join(["%s"] * 5000) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(long, [1] * 5000)
+        assert cursor.fetchone() == (1,)
+    assert qmark.cache_info().currsize == info.currsize
     # A literal percent sign survives, as in Django's backend.
     with connection.cursor() as cursor:
         cursor.execute("SELECT '50%%', %s", ["x"])
