@@ -5,15 +5,17 @@ A webhook answered inline writes its whole log at the end. Through the ORM that 
 compiled INSERTs inside a transaction, which in the benchmark cost more than the rest
 of the request together. Here the SQL is built once per process from Django's own field
 definitions (so it follows the models), with the values as parameters:
-- PostgreSQL: a single data-modifying CTE, one round trip, atomic by itself;
+- PostgreSQL: a single data-modifying CTE, one round trip, atomic by itself: an
+  execution with its step runs, and with its sub automations' when it has some
+  (``insert_tree``; an execution alone is a tree of one);
 - SQLite (no data-modifying CTEs): the execution's INSERT, then every step run in one
   multi-row INSERT, in one transaction. SQLite lets one writer in at a time and the
   write lock is held from the first INSERT to the commit, so nothing else happens in
   between: the id comes from ``lastrowid`` (no RETURNING row to fetch) and the values
   are prepared before the transaction starts. A run without step runs (a queued
   webhook) is one statement, in autocommit.
-An execution with children (sub automations) writes each in turn inside one transaction.
-Other databases use the ORM.
+On SQLite an execution with children (sub automations) writes each in turn inside one
+transaction. Other databases use the ORM.
 
 The same statement can check the plan's freshness (``expect``): the execution is
 inserted only if its automation still has the version the plan was built from, so a
@@ -168,33 +170,6 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-@lru_cache(maxsize=128)
-def _statement(run_count: int, checked: bool = False) -> str:
-    """PostgreSQL: the execution and its step runs, one statement."""
-    execution_fields = model_fields(Execution)
-    # Identifiers come from model metadata, values go as parameters.
-    if checked:
-        # A row from SELECT only while the automation has the expected version; the
-        # SELECT list carries no column types of its own, so each parameter is cast.
-        values = "SELECT {} {}".format(  # noqa: S608
-            ", ".join(_cast(f) for f in execution_fields), _version_check()
-        )
-    else:
-        values = "VALUES ({})".format(", ".join(["%s"] * len(execution_fields)))
-    insert_execution = "INSERT INTO {} ({}) {} RETURNING {}".format(  # noqa: S608
-        _quote(Execution._meta.db_table),
-        ", ".join(_quote(f.column) for f in execution_fields),
-        values,
-        _quote(Execution._meta.pk.column),
-    )
-    if not run_count:
-        return insert_execution
-    return (
-        f"WITH e AS ({insert_execution}) {_runs_of('e', run_count)} "
-        f"RETURNING {_quote(StepRun._meta.get_field('execution').column)}"
-    )
-
-
 def _cast(field) -> str:
     # A SELECT list or VALUES row carries no column types of its own: each parameter is
     # cast to its column's.
@@ -311,23 +286,15 @@ def insert_execution(
     (automation id, version) only if the automation still has that version, else raise
     StalePlan. ``texts``: JSON already written for some of the values (``Texts``)."""
     db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        insert_tree([Node(execution, runs, -1, texts)], expect=expect)
+        return
     params = _values(execution, db, texts)
     if expect is not None:
         params.extend(expect)
     recipe = model_recipe(StepRun, ("execution",), db.vendor)
     run_params = [row_values(run, recipe, db, texts) for run in runs]
-    if db.vendor == "sqlite":
-        _insert_sqlite(execution, params, run_params, expect is not None)
-        return
-    with db.cursor() as cursor:
-        cursor.execute(
-            _statement(len(runs), expect is not None),
-            params + [value for row in run_params for value in row],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise StalePlan(execution.automation_id)
-    _inserted(execution, row[0])
+    _insert_sqlite(execution, params, run_params, expect is not None)
 
 
 # PostgreSQL's limit on the parameters of one statement.
@@ -376,7 +343,7 @@ def insert_tree(nodes: list[Node], *, expect: tuple[int, int] | None = None) -> 
     with db.cursor() as cursor:
         cursor.execute(_tree_statement(shape, expect is not None), params)
         ids = cursor.fetchone()
-    if ids is None or ids[0] is None:
+    if ids[0] is None:  # the first insert found a newer version: nothing inserted
         raise StalePlan(nodes[0].execution.automation_id)
     for node, pk in zip(nodes, ids, strict=True):
         _inserted(node.execution, pk)
