@@ -15,7 +15,9 @@ definitions (so it follows the models), with the values as parameters:
   are prepared before the transaction starts. A run without step runs (a queued
   webhook) is one statement, in autocommit.
 On SQLite an execution with children (sub automations) writes each in turn inside one
-transaction. Other databases use the ORM.
+transaction. Other databases use the ORM. Outside a transaction, the writes that threads
+of one process make at the same moment go together: one statement on PostgreSQL, one
+transaction on SQLite (engine/group_commit.py).
 
 The same statement can check the plan's freshness (``expect``): the execution is
 inserted only if its automation still has the version the plan was built from, so a
@@ -42,6 +44,7 @@ from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreati
 from django.db.models import DateTimeField, JSONField, Model
 from django.db.models.base import ModelState
 
+from automations.engine import group_commit
 from automations.models import Automation, Execution, StepRun
 
 logger = logging.getLogger(__name__)
@@ -192,11 +195,12 @@ def _runs_of(execution: str, run_count: int) -> str:
 
 @lru_cache(maxsize=128)
 def _tree_statement(shape: tuple[tuple[int, int], ...], checked: bool) -> str:
-    """PostgreSQL: a run and its sub automations' runs (``shape``: for each execution in
-    preorder, the index of its parent's, -1 for the first, and its number of step runs),
-    each with its step runs, in one statement. A child's parent_id is its parent's
-    RETURNING id, and every insert reads from the first one's, so a stale version there
-    (``checked``) inserts nothing at all. It answers the executions' ids in order."""
+    """PostgreSQL: runs and their sub automations' runs (``shape``: for each execution in
+    preorder, the index of its parent's, -1 for a run's own, and its number of step
+    runs), each with its step runs, in one statement. A child's parent_id is its parent's
+    RETURNING id, and every insert of a run's tree reads from its run's, so a stale
+    version there (``checked``) inserts nothing of that tree. It answers the executions'
+    ids in order (NULL for those not inserted)."""
     fields = model_fields(Execution)
     pk = _quote(Execution._meta.pk.column)
     parent_column = Execution._meta.get_field("parent").column
@@ -315,9 +319,7 @@ def tree_supported(nodes: list[Node]) -> bool:
     """Whether ``insert_tree`` can write these executions in one statement."""
     if connection.vendor != "postgresql" or any(len(n.runs) > MAX_RUNS for n in nodes):
         return False
-    run_params = len(model_fields(StepRun, skip=("execution",)))
-    size = len(nodes) * len(model_fields(Execution)) + 2
-    return size + run_params * sum(len(n.runs) for n in nodes) <= MAX_PARAMS
+    return _param_count(nodes) <= MAX_PARAMS
 
 
 def insert_tree(nodes: list[Node], *, expect: tuple[int, int] | None = None) -> None:
@@ -325,30 +327,74 @@ def insert_tree(nodes: list[Node], *, expect: tuple[int, int] | None = None) -> 
     (each after its parent, in preorder), with their step runs, in one statement; with
     ``expect`` only if the first one's automation still has that version, else StalePlan
     and nothing written. A run with sub automations was four round trips (BEGIN, an
-    INSERT for each execution, COMMIT), now one, atomic by itself."""
+    INSERT for each execution, COMMIT), now one, atomic by itself. Outside a transaction
+    the statement may carry other threads' runs too (``_together``)."""
+    tree = (nodes, expect)
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        inserted = _insert_forest([tree])[0]  # a transaction's writes are its own
+    else:
+        shape = (_shape(nodes), expect is not None)
+        inserted = _together.submit(tree, key=shape, size=_param_count(nodes))
+        if inserted is group_commit.ALONE:
+            inserted = _insert_forest([tree])[0]
+    if not inserted:  # the first insert found a newer version: nothing inserted
+        raise StalePlan(nodes[0].execution.automation_id)
+
+
+def _shape(nodes: list[Node]) -> tuple[tuple[int, int], ...]:
+    return tuple((node.parent, len(node.runs)) for node in nodes)
+
+
+def _param_count(nodes: list[Node]) -> int:
+    run_params = len(model_fields(StepRun, skip=("execution",)))
+    size = len(nodes) * len(model_fields(Execution)) + 2
+    return size + run_params * sum(len(node.runs) for node in nodes)
+
+
+Tree = tuple[list[Node], tuple[int, int] | None]
+
+
+def _insert_forest(trees: list[Tree]) -> list[bool]:
+    """Several runs' trees (of one shape, all checked or none) in one statement: for
+    each, whether it was inserted (False: its version was stale, nothing of it written)."""
     db = connections[DEFAULT_DB_ALIAS]
     recipe = model_recipe(StepRun, ("execution",), db.vendor)
     parent_at = [f.name for f in model_fields(Execution)].index("parent")
     params: list[Any] = []
-    for node in nodes:
-        values = _values(node.execution, db, node.texts)
-        if node.parent >= 0:
-            del values[parent_at]  # the parent's RETURNING id, in the statement
-        params.extend(values)
-        if node.parent < 0 and expect is not None:
-            params.extend(expect)
-        for run in node.runs:
-            params.extend(row_values(run, recipe, db, node.texts))
-    shape = tuple((node.parent, len(node.runs)) for node in nodes)
+    shape: list[tuple[int, int]] = []
+    for nodes, expect in trees:
+        offset = len(shape)
+        for node in nodes:
+            values = _values(node.execution, db, node.texts)
+            if node.parent >= 0:
+                del values[parent_at]  # the parent's RETURNING id, in the statement
+            params.extend(values)
+            if node.parent < 0 and expect is not None:
+                params.extend(expect)
+            for run in node.runs:
+                params.extend(row_values(run, recipe, db, node.texts))
+            shape.append((node.parent + offset if node.parent >= 0 else -1, len(node.runs)))
     with db.cursor() as cursor:
-        cursor.execute(_tree_statement(shape, expect is not None), params)
-        ids = cursor.fetchone()
-    if ids[0] is None:  # the first insert found a newer version: nothing inserted
-        raise StalePlan(nodes[0].execution.automation_id)
-    for node, pk in zip(nodes, ids, strict=True):
-        _inserted(node.execution, pk)
-    for node in nodes[1:]:
-        node.execution.parent = nodes[node.parent].execution
+        cursor.execute(_tree_statement(tuple(shape), trees[0][1] is not None), params)
+        ids = iter(cursor.fetchone())
+    inserted = []
+    for nodes, _expect in trees:
+        pks = [next(ids) for _node in nodes]
+        inserted.append(pks[0] is not None)
+        if pks[0] is None:
+            continue
+        for node, pk in zip(nodes, pks, strict=True):
+            _inserted(node.execution, pk)
+        for node in nodes[1:]:
+            node.execution.parent = nodes[node.parent].execution
+    return inserted
+
+
+# Runs' trees of one shape that threads of this process write at the same moment, in
+# one statement: at most MAX_PARAMS parameters and TREES_TOGETHER trees, so that a
+# shape has few statements (each planned once per connection).
+TREES_TOGETHER = 16
+_together = group_commit.GroupCommit(_insert_forest, limit=MAX_PARAMS, most=TREES_TOGETHER)
 
 
 def _insert_sqlite(
@@ -356,20 +402,49 @@ def _insert_sqlite(
 ) -> None:
     # Every step run's row starts with the execution's id, set once it is inserted;
     # all else is ready before the transaction starts.
-    width = 1 + len(run_params[0]) if run_params else 0
     runs = [value for row in run_params for value in (None, *row)]
-    with _writers_queue(), _write_transaction() if runs else nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(_sqlite_execution(checked), params)
-            # Nothing inserted (a stale plan) leaves nothing to undo.
-            inserted = cursor.rowcount == 1
-            pk = cursor.lastrowid
-            if inserted and runs:
-                runs[::width] = [pk] * len(run_params)
-                cursor.execute(_sqlite_runs(len(run_params)), runs)
-    if not inserted:
+    item = (execution, params, runs, len(run_params), checked)
+    if connection.in_atomic_block:
+        inserted = _insert_sqlite_many([item])[0]  # a transaction's writes are its own
+    else:
+        inserted = _sqlite_together.submit(item, key=None)
+        if inserted is group_commit.ALONE:
+            inserted = _insert_sqlite_many([item])[0]
+    if not inserted:  # a stale plan: nothing inserted, nothing to undo
         raise StalePlan(execution.automation_id)
-    _inserted(execution, pk)
+
+
+# The execution, its values, its step runs' values in a row (each run's first value its
+# execution's id, to fill), their number, and whether the version is checked.
+SQLiteRow = tuple[Execution, list, list, int, bool]
+
+
+def _insert_sqlite_many(items: list[SQLiteRow]) -> list[bool]:
+    """Executions with their step runs, one transaction for all (or a lone execution
+    without step runs in autocommit): for each, whether it was inserted (False: its
+    version was stale)."""
+    inserted, pks = [], []
+    alone = len(items) == 1 and not items[0][3]
+    with _writers_queue(), nullcontext() if alone else _write_transaction():
+        with connection.cursor() as cursor:
+            for _execution, params, runs, run_count, checked in items:
+                cursor.execute(_sqlite_execution(checked), params)
+                inserted.append(cursor.rowcount == 1)
+                pks.append(cursor.lastrowid)
+                if inserted[-1] and run_count:
+                    runs[:: len(runs) // run_count] = [pks[-1]] * run_count
+                    cursor.execute(_sqlite_runs(run_count), runs)
+    for (execution, *_rest), written, pk in zip(items, inserted, pks, strict=True):
+        if written:
+            _inserted(execution, pk)
+    return inserted
+
+
+# SQLite: any runs' logs written at the same moment by threads of this process, in one
+# transaction (one commit, and the pages they share written once).
+_sqlite_together = group_commit.GroupCommit(
+    _insert_sqlite_many, limit=TREES_TOGETHER, most=TREES_TOGETHER
+)
 
 
 # SQLite admits one writer at a time, and a writer that finds the database locked is

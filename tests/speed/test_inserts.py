@@ -6,12 +6,15 @@ writes all or nothing."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -370,3 +373,78 @@ def test_a_webhook_with_a_sub_automation_writes_its_log_in_one_statement(client,
     writes = [q["sql"] for q in queries if "INSERT" in q["sql"]]
     assert len(writes) == 1 and writes[0].startswith("WITH e0 AS (INSERT")  # was two
     assert Execution.objects.filter(parent__isnull=False).count() == 2
+
+
+# Runs written together (engine/group_commit.py): one statement on PostgreSQL, one
+# transaction on SQLite, each run's tree checked against its own version.
+
+
+@postgresql_only
+def test_runs_written_together_are_one_statement_each_checked_alone(team):
+    auto = automation(team)
+    fresh, stale, other = tree(auto), tree(auto), tree(auto)
+    trees = [(fresh, (auto.pk, auto.version)), (stale, (auto.pk, auto.version + 1))]
+    trees.append((other, (auto.pk, auto.version)))
+    with CaptureQueriesContext(connection) as queries:
+        assert inserts._insert_forest(trees) == [True, False, True]
+    assert len(queries) == 1
+    assert all(node.execution.pk is None for node in stale)
+    for nodes in (fresh, other):
+        root, first, grandchild, second = (node.execution for node in nodes)
+        assert first.parent_id == second.parent_id == root.pk
+        assert Execution.objects.get(pk=grandchild.pk).parent_id == first.pk
+        for node in nodes:
+            assert StepRun.objects.filter(execution=node.execution).count() == len(node.runs)
+    assert Execution.objects.count() == 8 and StepRun.objects.count() == 12
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_runs_written_together_on_sqlite_are_each_checked_alone(team):
+    auto = automation(team)
+    rows = [execution(auto) for _ in range(3)]
+    items = []
+    for row, version in zip(rows, (auto.version, auto.version + 1, auto.version), strict=True):
+        params = inserts._values(row, connection, None) + [auto.pk, version]
+        runs = [inserts.row_values(r, inserts.model_recipe(StepRun, ("execution",), "sqlite"),
+                                   connection) for r in run_values(2)]  # fmt: skip
+        flat = [value for run in runs for value in (None, *run)]
+        items.append((row, params, flat, 2, True))
+    assert inserts._insert_sqlite_many(items) == [True, False, True]
+    assert rows[1].pk is None and Execution.objects.count() == 2
+    for row in (rows[0], rows[2]):
+        assert StepRun.objects.filter(execution=row).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhooks_at_the_same_moment_are_each_logged_once_with_their_steps(team, monkeypatch):
+    auto = automation(team, respond=True)
+    post(Client(), auto)  # the plan cached
+    group = inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
+    batches, write = [], group._write
+
+    def slow_first(items):
+        # While the first write is on its way the others queue, as under load.
+        batches.append(len(items))
+        if len(batches) == 1:
+            time.sleep(0.3)
+        return write(items)
+
+    monkeypatch.setattr(group, "_write", slow_first)
+    answers = []
+
+    def webhook():
+        try:
+            answers.append(post(Client(), auto))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=webhook) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert [a.status_code for a in answers] == [200] * 6
+    assert max(batches) > 1 and sum(batches) == 6
+    logged = Execution.objects.exclude(pk=Execution.objects.order_by("pk").first().pk)
+    assert sorted(logged.values_list("status", flat=True)) == [Status.SUCCEEDED] * 6
+    assert StepRun.objects.filter(execution__in=logged).count() == 6

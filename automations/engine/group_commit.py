@@ -1,0 +1,112 @@
+"""Group commit: the log writes that the threads of one process make at the same moment,
+sent to the database together by one of them.
+
+A webhook answered inline writes its log in one statement at the end (engine/inserts.py),
+and that statement's round trip and commit cost the database more than the rows it
+carries: on PostgreSQL a statement of four runs' logs cost the server 68 µs of CPU per
+run and the client 47, one of a single run's log 150 and 115. While one thread's write
+is on its way, the threads finishing their runs after it queue theirs; when it is done,
+the first of them writes all that queued, in one statement, and each waits for its own
+outcome. Nothing waits on a timer: a write that finds no other in flight goes at once,
+so a lone webhook is written as before, and under load the batches form by themselves.
+
+Each write keeps its own outcome: a batch that fails as a whole (a refused value in one
+of its runs, a lost connection) is written again by each of its writers alone, as if
+there had been no batch, so an error stays with the run it belongs to.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# Told to a writer whose batch failed as a whole: write alone, as without a batch.
+ALONE = object()
+
+
+class _Entry:
+    __slots__ = ("item", "key", "size", "woken", "outcome", "leads")
+
+    def __init__(self, item: Any, key: Hashable, size: int) -> None:
+        self.item, self.key, self.size = item, key, size
+        self.woken = threading.Event()
+        self.outcome: Any = ALONE
+        self.leads = False
+
+
+class GroupCommit:
+    """``write(items)`` answers one outcome per item, in order; it is called by one
+    thread at a time, with items of one ``key`` (writes of one shape, so that a batch is
+    one of few statements), at most ``most`` of them and ``limit`` in size all told."""
+
+    def __init__(
+        self, write: Callable[[Sequence[Any]], list[Any]], *, limit: int, most: int
+    ) -> None:
+        self._write = write
+        self._limit = limit
+        self._most = most
+        self._lock = threading.Lock()
+        self._waiting: deque[_Entry] = deque()
+        self._busy = False
+
+    def submit(self, item: Any, *, key: Hashable, size: int = 1) -> Any:
+        """``item`` written, alone or with others: its outcome, or ALONE when its batch
+        failed as a whole and the caller must write it alone."""
+        entry = _Entry(item, key, size)
+        with self._lock:
+            self._waiting.append(entry)
+            leads = not self._busy
+            self._busy = True
+        if not leads:
+            entry.woken.wait()
+            if not entry.leads:
+                return entry.outcome
+        return self._lead()
+
+    def _lead(self) -> Any:
+        """Write the batch at the head of the queue (this thread's write comes first)."""
+        with self._lock:
+            batch = self._take()
+        outcomes = [ALONE] * len(batch)
+        try:
+            outcomes = self._write([entry.item for entry in batch])
+        except Exception as exc:
+            # Each writes alone and meets its own error there; the message may quote a
+            # run's values, so only the kind is said here.
+            logger.info("%d writes sent together failed (%s)", len(batch), type(exc).__name__)
+        finally:
+            # Even when the thread is stopped mid-write, no writer is left waiting.
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].leads = True
+                    self._waiting[0].woken.set()
+                else:
+                    self._busy = False
+            for entry, outcome in zip(batch[1:], outcomes[1:], strict=True):
+                entry.outcome = outcome
+                entry.woken.set()
+        return outcomes[0]
+
+    def _take(self) -> list[_Entry]:
+        # The head, and those behind it of the same key while the batch has room; the
+        # others keep their place for the next batch.
+        head = self._waiting.popleft()
+        batch, size, kept = [head], head.size, deque()
+        while self._waiting:
+            entry = self._waiting.popleft()
+            if (
+                entry.key == head.key
+                and size + entry.size <= self._limit
+                and len(batch) < self._most
+            ):
+                batch.append(entry)
+                size += entry.size
+            else:
+                kept.append(entry)
+        self._waiting = kept
+        return batch

@@ -1,0 +1,138 @@
+"""Group commit (engine/group_commit.py) with real threads: writes that arrive while one
+is in flight go together, each keeps its own outcome, and no writer is left waiting."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from automations.engine.group_commit import ALONE, GroupCommit
+
+WAIT = 5  # seconds: a bound for the test threads, never reached when all is well
+
+
+class Store:
+    """A write function whose first call waits to be released, recording each batch."""
+
+    def __init__(self, fail_batches: bool = False, stop: bool = False) -> None:
+        self.batches: list[list] = []
+        self.in_flight = threading.Event()
+        self.release = threading.Event()
+        self.fail_batches, self.stop = fail_batches, stop
+
+    def write(self, items):
+        self.batches.append(list(items))
+        if len(self.batches) == 1:
+            self.in_flight.set()
+            assert self.release.wait(WAIT)
+        if self.stop and len(self.batches) == 2:
+            raise SystemExit("the worker is stopped")
+        if self.fail_batches and len(items) > 1:
+            raise ValueError("one of them is refused")
+        return [f"written {item}" for item in items]
+
+
+def submit_in_threads(group, items, key=lambda item: "one shape"):
+    """Each item submitted from a thread of its own; their outcomes by item."""
+    outcomes, threads = {}, []
+
+    def one(item):
+        try:
+            outcomes[item] = group.submit(item, key=key(item))
+        except BaseException as exc:  # noqa: BLE001 (what the thread met is the outcome)
+            outcomes[item] = exc
+
+    for item in items:
+        threads.append(threading.Thread(target=one, args=(item,)))
+        threads[-1].start()
+    return outcomes, threads
+
+
+def join(threads):
+    for thread in threads:
+        thread.join(WAIT)
+        assert not thread.is_alive()
+
+
+def queued(group, count):
+    deadline = time.monotonic() + WAIT
+    while len(group._waiting) < count:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+def test_it_writes_a_lone_write_at_once():
+    store = Store()
+    store.release.set()
+    group = GroupCommit(store.write, limit=10, most=10)
+    assert group.submit("a", key="k") == "written a"
+    assert store.batches == [["a"]]
+
+
+def test_writes_that_arrive_while_one_is_in_flight_go_together():
+    store = Store()
+    group = GroupCommit(store.write, limit=10, most=10)
+    first, threads = submit_in_threads(group, ["a"])
+    assert store.in_flight.wait(WAIT)
+    later, more = submit_in_threads(group, ["b", "c", "d"])
+    queued(group, 3)
+    store.release.set()
+    join(threads + more)
+    assert store.batches[0] == ["a"]
+    assert sorted(store.batches[1]) == ["b", "c", "d"] and len(store.batches) == 2
+    assert {**first, **later} == {i: f"written {i}" for i in "abcd"}
+    assert not group._busy  # the next write goes at once
+
+
+def test_a_batch_holds_one_shape_and_no_more_than_it_may():
+    store = Store()
+    group = GroupCommit(store.write, limit=10, most=2)
+    first, threads = submit_in_threads(group, ["a"])
+    assert store.in_flight.wait(WAIT)
+    later, more = submit_in_threads(group, ["b1", "c2", "d1", "e1"], key=lambda i: i[-1])
+    queued(group, 4)
+    store.release.set()
+    join(threads + more)
+    assert all(len({i[-1] for i in batch}) == 1 for batch in store.batches[1:])
+    assert max(len(batch) for batch in store.batches) == 2
+    assert sorted(i for batch in store.batches for i in batch) == ["a", "b1", "c2", "d1", "e1"]
+    assert later == {i: f"written {i}" for i in ["b1", "c2", "d1", "e1"]}
+
+
+def test_a_batch_that_fails_as_a_whole_has_each_write_alone():
+    store = Store(fail_batches=True)
+    group = GroupCommit(store.write, limit=10, most=10)
+    first, threads = submit_in_threads(group, ["a"])
+    assert store.in_flight.wait(WAIT)
+    later, more = submit_in_threads(group, ["b", "c"])
+    queued(group, 2)
+    store.release.set()
+    join(threads + more)
+    assert first == {"a": "written a"}
+    assert later == {"b": ALONE, "c": ALONE}
+
+
+def test_no_writer_is_left_waiting_when_the_writing_thread_is_stopped():
+    store = Store(stop=True)
+    group = GroupCommit(store.write, limit=10, most=10)
+    first, threads = submit_in_threads(group, ["a"])
+    assert store.in_flight.wait(WAIT)
+    later, more = submit_in_threads(group, ["b", "c"])
+    queued(group, 2)
+    store.release.set()
+    join(threads + more)
+    # The thread that wrote b and c was stopped; the other was told to write alone.
+    outcomes = list(later.values())
+    assert sum(isinstance(outcome, SystemExit) for outcome in outcomes) == 1
+    assert outcomes.count(ALONE) == 1
+    assert not group._busy
+
+
+@pytest.mark.parametrize("size", [4, 11])
+def test_a_write_larger_than_the_limit_still_goes_alone(size):
+    store = Store()
+    store.release.set()
+    group = GroupCommit(store.write, limit=10, most=10)
+    assert group.submit("big", key="k", size=size) == "written big"
