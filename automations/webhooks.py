@@ -13,11 +13,13 @@ down).
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import HttpHeaders
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -53,15 +55,29 @@ def read_event(request: HttpRequest) -> InboundEvent | JsonResponse:
     if len(body) > limit:
         return error(413, f"The body is larger than {limit} bytes.")
     query: dict[str, Any] = {}
-    for key, values in request.GET.lists():
-        query[key] = values[0] if len(values) == 1 else values
+    if request.META.get("QUERY_STRING"):
+        for key, values in request.GET.lists():
+            query[key] = values[0] if len(values) == 1 else values
+    headers = {}
+    for key, value in request.META.items():
+        if name := _header_name(key):
+            headers[name] = value
     return InboundEvent(
         method=request.method or "GET",
-        headers={key.lower(): value for key, value in request.headers.items()},
+        headers=headers,
         query=query,
         body=body,
         content_type=request.content_type or "",
     )
+
+
+@lru_cache(maxsize=512)
+def _header_name(key: str) -> str | None:
+    """A request header's name as the trigger sees it (``x-signature``), from its WSGI
+    environ key, as ``request.headers`` names it (lower case): once per distinct key,
+    where request.headers parsed every key of every request and then was read once."""
+    name = HttpHeaders.parse_header_name(key)
+    return name.lower() if name else None
 
 
 def _read_body(request: HttpRequest, limit: int) -> bytes:

@@ -462,11 +462,9 @@ def _writers_queue() -> Iterator[None]:
         yield  # a transaction already holds (or waits for) the write lock
         return
     name = connection.settings_dict["NAME"]
-    if SQLiteCreation.is_in_memory_db(name):
-        yield
-        return
     with _turn:
-        fd = _turn_file(str(name))
+        # An in-memory database (tests) lives in this process alone: no file to lock.
+        fd = None if SQLiteCreation.is_in_memory_db(name) else _turn_file(str(name))
         if fd is None:
             yield  # the threads of this process still take turns
             return

@@ -50,6 +50,19 @@ def test_it_answers_with_the_response_step(client, echo):
     assert run.output["status"] == 201
 
 
+def test_the_trigger_output_holds_the_headers_and_query_as_sent(client, echo):
+    path = f"/hooks/{echo.webhook_token}/"
+    body = json.dumps({"text": "hi", "n": 1})
+    client.post(path, body, content_type="application/json", HTTP_X_SHOP_ID="42")
+    client.post(f"{path}?a=1&b=2&b=3", body, content_type="application/json")
+    plain, queried = (e.trigger_output for e in Execution.objects.order_by("pk"))
+    assert plain["headers"]["x-shop-id"] == "42"
+    assert plain["headers"]["content-type"] == "application/json"
+    assert plain["headers"]["content-length"] == str(len(body))
+    assert all(name == name.lower() and "_" not in name for name in plain["headers"])
+    assert plain["query"] == {} and queried["query"] == {"a": "1", "b": ["2", "3"]}
+
+
 def test_it_answers_a_string_body_as_text(client, team):
     definition = echo_definition()
     definition["steps"][0]["config"]["body"] = "Hi {{ trigger.body.text }}"

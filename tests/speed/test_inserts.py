@@ -179,8 +179,10 @@ def test_it_writes_as_many_step_runs_as_it_takes_in_one_go(team):
 
 
 @contextmanager
-def step_runs_refused():
-    """The database refuses every step run (a trigger raising an error on insert)."""
+def step_runs_refused(step_key: str | None = None):
+    """The database refuses every step run, or those of one key (a trigger raising an
+    error on insert)."""
+    only = f"WHEN (NEW.step_key = '{step_key}') " if step_key else ""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -189,12 +191,12 @@ def step_runs_refused():
             )
             cursor.execute(
                 "CREATE TRIGGER refuse_step_runs BEFORE INSERT ON automations_steprun "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_rows()"
+                f"FOR EACH ROW {only}EXECUTE FUNCTION refuse_rows()"
             )
         else:
             cursor.execute(
                 "CREATE TRIGGER refuse_step_runs BEFORE INSERT ON automations_steprun "
-                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                f"{only}BEGIN SELECT RAISE(ABORT, 'refused'); END"
             )
     try:
         yield
@@ -448,3 +450,41 @@ def test_webhooks_at_the_same_moment_are_each_logged_once_with_their_steps(team,
     logged = Execution.objects.exclude(pk=Execution.objects.order_by("pk").first().pk)
     assert sorted(logged.values_list("status", flat=True)) == [Status.SUCCEEDED] * 6
     assert StepRun.objects.filter(execution__in=logged).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_refused_in_a_batch_fails_alone_and_the_others_are_written(team, monkeypatch):
+    auto = automation(team)
+    group = inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
+    batches, write = [], group._write
+
+    def slow_first(items):
+        batches.append(len(items))
+        if len(batches) == 1:
+            time.sleep(0.3)
+        return write(items)
+
+    monkeypatch.setattr(group, "_write", slow_first)
+    outcomes = {}
+
+    def log(key):
+        runs = [{**run_values(1)[0], "step_key": key}]
+        try:
+            inserts.insert_execution(execution(auto), runs, expect=(auto.pk, auto.version))
+            outcomes[key] = "written"
+        except Exception as exc:  # noqa: BLE001 (what each met is the outcome)
+            outcomes[key] = str(exc)
+        finally:
+            connection.close()
+
+    with step_runs_refused("bad"):
+        threads = [threading.Thread(target=log, args=(k,)) for k in ("a", "b", "bad", "c")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    assert max(batches) > 1
+    assert outcomes.pop("bad").startswith("refused")
+    assert outcomes == {"a": "written", "b": "written", "c": "written"}
+    assert sorted(StepRun.objects.values_list("step_key", flat=True)) == ["a", "b", "c"]
+    assert Execution.objects.count() == 3

@@ -3,9 +3,13 @@ Django's own backend converts them, each distinct text converted once."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.db import connection, connections
 from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+from django.db.backends.sqlite3.operations import DatabaseOperations as DjangoOperations
 
 from automations.models import Execution
 from config.sqlite.base import qmark
@@ -61,3 +65,18 @@ def test_a_repeated_statement_is_converted_once():
     with connection.cursor() as cursor:
         cursor.execute("SELECT '50%%', %s", ["x"])
         assert cursor.fetchone() == ("50%", "x")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 3, 29, 1, 59, 58, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 59, 58, tzinfo=UTC),  # no microseconds
+        datetime(2026, 3, 29, 3, 0, 1, 5, tzinfo=ZoneInfo("Europe/Berlin")),
+        datetime(2026, 3, 29, 3, 0, 1, 5),
+        None,
+    ],
+)
+def test_a_time_is_stored_as_djangos_backend_stores_it(value):
+    stock = DjangoOperations(connection).adapt_datetimefield_value(value)
+    assert connection.ops.adapt_datetimefield_value(value) == stock
