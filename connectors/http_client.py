@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from connectors.base import ConnectorError
@@ -160,9 +162,41 @@ def resolve_checked(host: str, port: int) -> str:
     return addresses[0]
 
 
+# A kept connection idle for longer than this is closed rather than used again: servers
+# close idle connections after a few seconds (gunicorn after 2), and one that closed
+# just as a request went out would leave a POST unanswered and unsafe to repeat.
+IDLE_SECONDS = 1.0
+
+
+class _IdleCapped:
+    def _get_conn(self, timeout=None):
+        conn = super()._get_conn(timeout)
+        since = getattr(conn, "idle_since", None)
+        if since is not None and time.monotonic() - since > IDLE_SECONDS:
+            conn.close()  # urllib3 connects a closed connection again when it is used
+        return conn
+
+    def _put_conn(self, conn) -> None:
+        if conn is not None:
+            conn.idle_since = time.monotonic()
+        super()._put_conn(conn)
+
+
+class _HTTPPool(_IdleCapped, HTTPConnectionPool):
+    pass
+
+
+class _HTTPSPool(_IdleCapped, HTTPSConnectionPool):
+    pass
+
+
 class _PinnedAdapter(HTTPAdapter):
     """Connects to the address checked for this hop while speaking to the host by name
     (Host header, TLS SNI and certificate check)."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
     def send(self, request, **kwargs):
         parts = urlsplit(request.url)
@@ -183,6 +217,20 @@ class _PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
+# Connections kept open between requests, one pool per process (a forked worker makes its
+# own): a new connection, and for HTTPS its handshake, for every request was most of a
+# step's own CPU. A connection is reused only for the address this request's hop was
+# checked to (the pool's key is the pinned address, and for HTTPS the host name too), so
+# every request is still resolved and checked first. Only connections are shared:
+# each session keeps its own cookies and headers.
+POOLED_HOSTS = 32
+
+
+@functools.cache
+def _shared_adapter(pid: int) -> _PinnedAdapter:
+    return _PinnedAdapter(max_retries=0, pool_connections=POOLED_HOSTS)
+
+
 class GuardedSession(requests.Session):
     """A requests Session that follows redirects itself (checking each hop) and reads at
     most ``max_bytes`` of a body within ``timeout`` seconds in all."""
@@ -193,9 +241,15 @@ class GuardedSession(requests.Session):
         self.trust_env = False
         self.timeout = timeout if timeout is not None else settings.OUTBOUND_TIMEOUT
         self.max_bytes = max_bytes if max_bytes is not None else settings.OUTBOUND_MAX_BYTES
-        adapter = _PinnedAdapter(max_retries=0)
+        adapter = _shared_adapter(os.getpid())
         self.mount("http://", adapter)
         self.mount("https://", adapter)
+
+    def close(self) -> None:
+        # The shared adapter's connections outlive this session (``_shared_adapter``).
+        for adapter in self.adapters.values():
+            if adapter is not _shared_adapter(os.getpid()):
+                adapter.close()
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         timeout = kwargs.pop("timeout", None) or self.timeout

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 
 import pytest
 
+from connectors import http_client
 from connectors.base import ConnectorError
 from connectors.http_client import OutboundRefused, address_refusal, fetch
 from tests.standins.server import Reply, Routes
@@ -118,3 +120,37 @@ def test_it_names_an_allow_listed_host(settings):
     settings.OUTBOUND_ALLOWLIST = ["localhost"]
     with Routes({("GET", "/"): Reply(200, "ok")}) as server:
         assert fetch("GET", f"http://localhost:{server.port}/").text == "ok"
+
+
+def test_it_keeps_a_connection_open_for_the_next_request_to_that_address():
+    with Routes({("POST", "/hook"): Reply(200, {"ok": True})}) as server:
+        for n in range(3):
+            assert fetch("POST", server.url + "/hook", json={"n": n}).json() == {"ok": True}
+    assert len(server.received) == 3 and server.connections == 1
+
+
+def test_a_connection_idle_for_too_long_is_not_used_again(monkeypatch):
+    monkeypatch.setattr(http_client, "IDLE_SECONDS", 0.05)
+    with Routes({("GET", "/"): Reply(200, "ok")}) as server:
+        fetch("GET", server.url + "/")
+        time.sleep(0.1)
+        fetch("GET", server.url + "/")
+    assert server.connections == 2
+
+
+def test_a_kept_connection_is_used_only_after_the_address_is_checked_again(settings):
+    with Routes({("GET", "/"): Reply(200, "ok")}) as server:
+        assert fetch("GET", server.url + "/").text == "ok"
+        settings.OUTBOUND_ALLOWLIST = []
+        with pytest.raises(OutboundRefused, match="loopback"):
+            fetch("GET", server.url + "/")
+    assert len(server.received) == 1
+
+
+def test_requests_share_connections_but_never_cookies():
+    set_cookie = Reply(200, "hi", headers={"Set-Cookie": "session=team-a; Path=/"})
+    with Routes({("GET", "/login"): set_cookie, ("GET", "/next"): Reply(200, "ok")}) as server:
+        fetch("GET", server.url + "/login")
+        fetch("GET", server.url + "/next")
+    assert server.connections == 1
+    assert "cookie" not in server.received[1].headers

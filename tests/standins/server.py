@@ -4,6 +4,7 @@ recorded."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -51,6 +52,8 @@ class StandIn:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self.received: list[Received] = []
+        self.connections = 0  # accepted: a client that keeps connections open reuses one
+        self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
 
     def handle(self, request: Received) -> Reply:
@@ -71,6 +74,17 @@ class StandIn:
             # Headers and body go in two writes; without this the second waits for a
             # delayed ACK (40 ms) on a kept-alive connection.
             disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with stand_in._lock:
+                    stand_in.connections += 1
+                    stand_in._open.add(self.connection)
+
+            def finish(self) -> None:
+                with stand_in._lock:
+                    stand_in._open.discard(self.connection)
+                super().finish()
 
             def parse_request(self) -> bool:
                 # The request line has arrived: the stand-in's own time starts here, so
@@ -125,6 +139,12 @@ class StandIn:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # Connections a client kept open end with the stand-in, as a stopped service's
+        # would: a later stand-in on the same port is never answered by this one.
+        with self._lock:
+            for connection in self._open:
+                with contextlib.suppress(OSError):  # the client closed it already
+                    connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self) -> str:
