@@ -45,28 +45,48 @@ class GroupCommit:
     one of few statements), at most ``most`` of them and ``limit`` in size all told."""
 
     def __init__(
-        self, write: Callable[[Sequence[Any]], list[Any]], *, limit: int, most: int
+        self,
+        write: Callable[[Sequence[Any]], list[Any]],
+        *,
+        limit: int,
+        most: int,
+        patience: float = 0.1,
     ) -> None:
         self._write = write
         self._limit = limit
         self._most = most
+        self._patience = patience
         self._lock = threading.Lock()
         self._waiting: deque[_Entry] = deque()
         self._busy = False
 
     def submit(self, item: Any, *, key: Hashable, size: int = 1) -> Any:
-        """``item`` written, alone or with others: its outcome, or ALONE when its batch
-        failed as a whole and the caller must write it alone."""
+        """``item`` written, alone or with others: its outcome, or ALONE when the
+        caller must write it alone (its batch failed as a whole, or the write in flight
+        took longer than ``patience`` seconds and this one was not yet taken)."""
         entry = _Entry(item, key, size)
         with self._lock:
             self._waiting.append(entry)
             leads = not self._busy
             self._busy = True
         if not leads:
+            if not entry.woken.wait(self._patience) and self._give_up(entry):
+                # Stuck behind a slow write (a stalled connection): this one goes on its
+                # own connection instead, as it would have without group commit.
+                return ALONE
             entry.woken.wait()
             if not entry.leads:
                 return entry.outcome
         return self._lead()
+
+    def _give_up(self, entry: _Entry) -> bool:
+        """Leave the queue, unless a batch took this entry or it was made the leader
+        meanwhile (then the others count on it)."""
+        with self._lock:
+            if entry.leads or entry not in self._waiting:
+                return False
+            self._waiting.remove(entry)
+            return True
 
     def _lead(self) -> Any:
         """Write the batch at the head of the queue (this thread's write comes first)."""

@@ -330,11 +330,14 @@ def insert_tree(nodes: list[Node], *, expect: tuple[int, int] | None = None) -> 
     INSERT for each execution, COMMIT), now one, atomic by itself. Outside a transaction
     the statement may carry other threads' runs too (``_together``)."""
     tree = (nodes, expect)
-    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        inserted = _insert_forest([tree])[0]  # a transaction's writes are its own
+    size = _param_count(nodes)
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block or size > ALONE_ABOVE:
+        # A transaction's writes are its own; a long log (a loop's) goes alone, so that
+        # others do not wait for it.
+        inserted = _insert_forest([tree])[0]
     else:
         shape = (_shape(nodes), expect is not None)
-        inserted = _together.submit(tree, key=shape, size=_param_count(nodes))
+        inserted = _together.submit(tree, key=shape, size=size)
         if inserted is group_commit.ALONE:
             inserted = _insert_forest([tree])[0]
     if not inserted:  # the first insert found a newer version: nothing inserted
@@ -394,6 +397,8 @@ def _insert_forest(trees: list[Tree]) -> list[bool]:
 # one statement: at most MAX_PARAMS parameters and TREES_TOGETHER trees, so that a
 # shape has few statements (each planned once per connection).
 TREES_TOGETHER = 16
+# A run's log of more parameters than this (about a hundred step runs) is written alone.
+ALONE_ABOVE = 2_000
 _together = group_commit.GroupCommit(_insert_forest, limit=MAX_PARAMS, most=TREES_TOGETHER)
 
 
@@ -404,8 +409,8 @@ def _insert_sqlite(
     # all else is ready before the transaction starts.
     runs = [value for row in run_params for value in (None, *row)]
     item = (execution, params, runs, len(run_params), checked)
-    if connection.in_atomic_block:
-        inserted = _insert_sqlite_many([item])[0]  # a transaction's writes are its own
+    if connection.in_atomic_block or len(params) + len(runs) > ALONE_ABOVE:
+        inserted = _insert_sqlite_many([item])[0]  # as insert_tree's (above)
     else:
         inserted = _sqlite_together.submit(item, key=None)
         if inserted is group_commit.ALONE:

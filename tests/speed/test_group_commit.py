@@ -136,3 +136,18 @@ def test_a_write_larger_than_the_limit_still_goes_alone(size):
     store.release.set()
     group = GroupCommit(store.write, limit=10, most=10)
     assert group.submit("big", key="k", size=size) == "written big"
+
+
+def test_a_write_stuck_behind_a_slow_one_goes_alone_after_its_patience():
+    store = Store()
+    group = GroupCommit(store.write, limit=10, most=10, patience=0.05)
+    first, threads = submit_in_threads(group, ["slow"])
+    assert store.in_flight.wait(WAIT)
+    started = time.monotonic()
+    assert group.submit("next", key="one shape") is ALONE
+    assert time.monotonic() - started < WAIT
+    assert not group._waiting  # it left the queue: no batch will write it too
+    store.release.set()
+    join(threads)
+    assert first == {"slow": "written slow"} and store.batches == [["slow"]]
+    assert group.submit("later", key="one shape") == "written later"

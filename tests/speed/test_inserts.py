@@ -432,6 +432,7 @@ def test_webhooks_at_the_same_moment_are_each_logged_once_with_their_steps(team,
         return write(items)
 
     monkeypatch.setattr(group, "_write", slow_first)
+    monkeypatch.setattr(group, "_patience", 10)  # the others wait for it, then go together
     answers = []
 
     def webhook():
@@ -465,6 +466,7 @@ def test_a_run_refused_in_a_batch_fails_alone_and_the_others_are_written(team, m
         return write(items)
 
     monkeypatch.setattr(group, "_write", slow_first)
+    monkeypatch.setattr(group, "_patience", 10)  # the others wait for it, then go together
     outcomes = {}
 
     def log(key):
@@ -488,3 +490,13 @@ def test_a_run_refused_in_a_batch_fails_alone_and_the_others_are_written(team, m
     assert outcomes == {"a": "written", "b": "written", "c": "written"}
     assert sorted(StepRun.objects.values_list("step_key", flat=True)) == ["a", "b", "c"]
     assert Execution.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_log_is_written_alone(team, monkeypatch):
+    auto = automation(team)
+    group = inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
+    monkeypatch.setattr(group, "_write", lambda items: pytest.fail("a long log went together"))
+    long = execution(auto)
+    inserts.insert_execution(long, run_values(150), expect=(auto.pk, auto.version))
+    assert StepRun.objects.filter(execution=long).count() == 150
