@@ -383,10 +383,10 @@ def test_a_webhook_with_a_sub_automation_writes_its_log_in_one_statement(client,
 
 @postgresql_only
 def test_runs_written_together_are_one_statement_each_checked_alone(team):
-    auto = automation(team)
-    fresh, stale, other = tree(auto), tree(auto), tree(auto)
+    auto, another = automation(team), automation(team)
+    fresh, stale, other = tree(auto), tree(auto), tree(another)
     trees = [(fresh, (auto.pk, auto.version)), (stale, (auto.pk, auto.version + 1))]
-    trees.append((other, (auto.pk, auto.version)))
+    trees.append((other, (another.pk, another.version)))
     with CaptureQueriesContext(connection) as queries:
         assert inserts._insert_forest(trees) == [True, False, True]
     assert len(queries) == 1
@@ -398,6 +398,7 @@ def test_runs_written_together_are_one_statement_each_checked_alone(team):
         for node in nodes:
             assert StepRun.objects.filter(execution=node.execution).count() == len(node.runs)
     assert Execution.objects.count() == 8 and StepRun.objects.count() == 12
+    assert Execution.objects.filter(automation=another).count() == 4
 
 
 @pytest.mark.skipif("connection.vendor != 'sqlite'")
