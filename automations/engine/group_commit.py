@@ -42,23 +42,37 @@ class _Entry:
 class GroupCommit:
     """``write(items)`` answers one outcome per item, in order; it is called by one
     thread at a time, with items of one ``key`` (writes of one shape, so that a batch is
-    one of few statements), at most ``most`` of them and ``limit`` in size all told."""
+    one of few statements), at most ``most`` of them and ``limit`` in size all told (no
+    bound when None). An item larger than ``alone_above`` is written alone."""
 
     def __init__(
         self,
         write: Callable[[Sequence[Any]], list[Any]],
         *,
-        limit: int,
         most: int,
+        limit: int | None = None,
+        alone_above: int | None = None,
         patience: float = 0.1,
     ) -> None:
         self._write = write
-        self._limit = limit
         self._most = most
+        self._limit = limit
+        self._alone_above = alone_above
         self._patience = patience
         self._lock = threading.Lock()
         self._waiting: deque[_Entry] = deque()
         self._busy = False
+
+    def write(self, item: Any, *, key: Hashable, size: int = 1, alone: bool = False) -> Any:
+        """``item``'s outcome, written with others' where it may be: alone when the
+        caller says so (its writes belong to a transaction of its own), when it is larger
+        than ``alone_above`` (nobody waits for it), or when ``submit`` answers ALONE (its
+        error, if it meets one, is then raised here)."""
+        if not alone and (self._alone_above is None or size <= self._alone_above):
+            outcome = self.submit(item, key=key, size=size)
+            if outcome is not ALONE:
+                return outcome
+        return self._write([item])[0]
 
     def submit(self, item: Any, *, key: Hashable, size: int = 1) -> Any:
         """``item`` written, alone or with others: its outcome, or ALONE when the
@@ -121,7 +135,7 @@ class GroupCommit:
             entry = self._waiting.popleft()
             if (
                 entry.key == head.key
-                and size + entry.size <= self._limit
+                and (self._limit is None or size + entry.size <= self._limit)
                 and len(batch) < self._most
             ):
                 batch.append(entry)

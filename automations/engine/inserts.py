@@ -329,17 +329,12 @@ def insert_tree(nodes: list[Node], *, expect: tuple[int, int] | None = None) -> 
     and nothing written. A run with sub automations was four round trips (BEGIN, an
     INSERT for each execution, COMMIT), now one, atomic by itself. Outside a transaction
     the statement may carry other threads' runs too (``_together``)."""
-    tree = (nodes, expect)
-    size = _param_count(nodes)
-    if connections[DEFAULT_DB_ALIAS].in_atomic_block or size > ALONE_ABOVE:
-        # A transaction's writes are its own; a long log (a loop's) goes alone, so that
-        # others do not wait for it.
-        inserted = _insert_forest([tree])[0]
-    else:
-        shape = (_shape(nodes), expect is not None)
-        inserted = _together.submit(tree, key=shape, size=size)
-        if inserted is group_commit.ALONE:
-            inserted = _insert_forest([tree])[0]
+    inserted = _together.write(
+        (nodes, expect),
+        key=(_shape(nodes), expect is not None),
+        size=_param_count(nodes),
+        alone=connections[DEFAULT_DB_ALIAS].in_atomic_block,
+    )
     if not inserted:  # the first insert found a newer version: nothing inserted
         raise StalePlan(nodes[0].execution.automation_id)
 
@@ -395,11 +390,14 @@ def _insert_forest(trees: list[Tree]) -> list[bool]:
 
 # Runs' trees of one shape that threads of this process write at the same moment, in
 # one statement: at most MAX_PARAMS parameters and TREES_TOGETHER trees, so that a
-# shape has few statements (each planned once per connection).
+# shape has few statements (each planned once per connection). A transaction's writes
+# are its own, and a log of more than ALONE_ABOVE parameters (a loop's hundred step
+# runs) goes alone, so that others do not wait for it.
 TREES_TOGETHER = 16
-# A run's log of more parameters than this (about a hundred step runs) is written alone.
 ALONE_ABOVE = 2_000
-_together = group_commit.GroupCommit(_insert_forest, limit=MAX_PARAMS, most=TREES_TOGETHER)
+_together = group_commit.GroupCommit(
+    _insert_forest, most=TREES_TOGETHER, limit=MAX_PARAMS, alone_above=ALONE_ABOVE
+)
 
 
 def _insert_sqlite(
@@ -408,13 +406,12 @@ def _insert_sqlite(
     # Every step run's row starts with the execution's id, set once it is inserted;
     # all else is ready before the transaction starts.
     runs = [value for row in run_params for value in (None, *row)]
-    item = (execution, params, runs, len(run_params), checked)
-    if connection.in_atomic_block or len(params) + len(runs) > ALONE_ABOVE:
-        inserted = _insert_sqlite_many([item])[0]  # as insert_tree's (above)
-    else:
-        inserted = _sqlite_together.submit(item, key=None)
-        if inserted is group_commit.ALONE:
-            inserted = _insert_sqlite_many([item])[0]
+    inserted = _sqlite_together.write(
+        (execution, params, runs, len(run_params), checked),
+        key=None,
+        size=len(params) + len(runs),
+        alone=connection.in_atomic_block,
+    )
     if not inserted:  # a stale plan: nothing inserted, nothing to undo
         raise StalePlan(execution.automation_id)
 
@@ -446,9 +443,9 @@ def _insert_sqlite_many(items: list[SQLiteRow]) -> list[bool]:
 
 
 # SQLite: any runs' logs written at the same moment by threads of this process, in one
-# transaction (one commit, and the pages they share written once).
+# transaction (one commit, and the pages they share written once), as PostgreSQL's.
 _sqlite_together = group_commit.GroupCommit(
-    _insert_sqlite_many, limit=TREES_TOGETHER, most=TREES_TOGETHER
+    _insert_sqlite_many, most=TREES_TOGETHER, alone_above=ALONE_ABOVE
 )
 
 

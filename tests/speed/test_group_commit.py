@@ -34,13 +34,14 @@ class Store:
         return [f"written {item}" for item in items]
 
 
-def submit_in_threads(group, items, key=lambda item: "one shape"):
-    """Each item submitted from a thread of its own; their outcomes by item."""
+def submit_in_threads(group, items, key=lambda item: "one shape", call="submit"):
+    """Each item submitted (or written, ``call``) from a thread of its own; their
+    outcomes by item."""
     outcomes, threads = {}, []
 
     def one(item):
         try:
-            outcomes[item] = group.submit(item, key=key(item))
+            outcomes[item] = getattr(group, call)(item, key=key(item))
         except BaseException as exc:  # noqa: BLE001 (what the thread met is the outcome)
             outcomes[item] = exc
 
@@ -63,6 +64,18 @@ def queued(group, count):
         time.sleep(0.001)
 
 
+def behind_a_write_in_flight(store, group, later, **how):
+    """ "a" written and held in flight while ``later`` queue behind it, then released:
+    the outcomes of both, by item."""
+    first, threads = submit_in_threads(group, ["a"])
+    assert store.in_flight.wait(WAIT)
+    outcomes, more = submit_in_threads(group, later, **how)
+    queued(group, len(later))
+    store.release.set()
+    join(threads + more)
+    return first, outcomes
+
+
 def test_it_writes_a_lone_write_at_once():
     store = Store()
     store.release.set()
@@ -74,12 +87,7 @@ def test_it_writes_a_lone_write_at_once():
 def test_writes_that_arrive_while_one_is_in_flight_go_together():
     store = Store()
     group = GroupCommit(store.write, limit=10, most=10)
-    first, threads = submit_in_threads(group, ["a"])
-    assert store.in_flight.wait(WAIT)
-    later, more = submit_in_threads(group, ["b", "c", "d"])
-    queued(group, 3)
-    store.release.set()
-    join(threads + more)
+    first, later = behind_a_write_in_flight(store, group, ["b", "c", "d"])
     assert store.batches[0] == ["a"]
     assert sorted(store.batches[1]) == ["b", "c", "d"] and len(store.batches) == 2
     assert {**first, **later} == {i: f"written {i}" for i in "abcd"}
@@ -89,12 +97,8 @@ def test_writes_that_arrive_while_one_is_in_flight_go_together():
 def test_a_batch_holds_one_shape_and_no_more_than_it_may():
     store = Store()
     group = GroupCommit(store.write, limit=10, most=2)
-    first, threads = submit_in_threads(group, ["a"])
-    assert store.in_flight.wait(WAIT)
-    later, more = submit_in_threads(group, ["b1", "c2", "d1", "e1"], key=lambda i: i[-1])
-    queued(group, 4)
-    store.release.set()
-    join(threads + more)
+    later = ["b1", "c2", "d1", "e1"]
+    _first, later = behind_a_write_in_flight(store, group, later, key=lambda i: i[-1])
     assert all(len({i[-1] for i in batch}) == 1 for batch in store.batches[1:])
     assert max(len(batch) for batch in store.batches) == 2
     assert sorted(i for batch in store.batches for i in batch) == ["a", "b1", "c2", "d1", "e1"]
@@ -104,25 +108,37 @@ def test_a_batch_holds_one_shape_and_no_more_than_it_may():
 def test_a_batch_that_fails_as_a_whole_has_each_write_alone():
     store = Store(fail_batches=True)
     group = GroupCommit(store.write, limit=10, most=10)
-    first, threads = submit_in_threads(group, ["a"])
-    assert store.in_flight.wait(WAIT)
-    later, more = submit_in_threads(group, ["b", "c"])
-    queued(group, 2)
-    store.release.set()
-    join(threads + more)
+    first, later = behind_a_write_in_flight(store, group, ["b", "c"])
     assert first == {"a": "written a"}
     assert later == {"b": ALONE, "c": ALONE}
+
+
+def test_write_writes_alone_what_its_batch_could_not():
+    store = Store(fail_batches=True)
+    group = GroupCommit(store.write, limit=10, most=10)
+    _first, later = behind_a_write_in_flight(store, group, ["b", "c"], call="write")
+    assert later == {"b": "written b", "c": "written c"}
+    assert sorted(store.batches[1]) == ["b", "c"] and sorted(store.batches[2:]) == [["b"], ["c"]]
+
+
+@pytest.mark.parametrize("how", [{"alone": True}, {"size": 11}])
+def test_write_goes_alone_when_told_or_too_large(how):
+    store = Store()
+    group = GroupCommit(store.write, most=10, alone_above=10)
+    first, threads = submit_in_threads(group, ["a"])
+    assert store.in_flight.wait(WAIT)
+    # Not queued behind the write in flight: written at once, beside it.
+    assert group.write("big", key="one shape", **how) == "written big"
+    assert not group._waiting
+    store.release.set()
+    join(threads)
+    assert store.batches == [["a"], ["big"]]
 
 
 def test_no_writer_is_left_waiting_when_the_writing_thread_is_stopped():
     store = Store(stop=True)
     group = GroupCommit(store.write, limit=10, most=10)
-    first, threads = submit_in_threads(group, ["a"])
-    assert store.in_flight.wait(WAIT)
-    later, more = submit_in_threads(group, ["b", "c"])
-    queued(group, 2)
-    store.release.set()
-    join(threads + more)
+    _first, later = behind_a_write_in_flight(store, group, ["b", "c"])
     # The thread that wrote b and c was stopped; the other was told to write alone.
     outcomes = list(later.values())
     assert sum(isinstance(outcome, SystemExit) for outcome in outcomes) == 1

@@ -418,22 +418,39 @@ def test_runs_written_together_on_sqlite_are_each_checked_alone(team):
         assert StepRun.objects.filter(execution=row).count() == 2
 
 
+def log_writers():
+    """The group that writes the log on the database the suite runs on."""
+    return inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
+
+
+@pytest.fixture
+def hold_first_batch(monkeypatch):
+    """From its call on, the size of each batch the log's writers send; the first is
+    held a moment, so that the writes arriving meanwhile queue and go together, as
+    under load."""
+
+    def hold() -> list[int]:
+        group, sizes = log_writers(), []
+        write = group._write
+
+        def slow_first(items):
+            sizes.append(len(items))
+            if len(sizes) == 1:
+                time.sleep(0.3)
+            return write(items)
+
+        monkeypatch.setattr(group, "_write", slow_first)
+        monkeypatch.setattr(group, "_patience", 10)  # the others wait, then go together
+        return sizes
+
+    return hold
+
+
 @pytest.mark.django_db(transaction=True)
-def test_webhooks_at_the_same_moment_are_each_logged_once_with_their_steps(team, monkeypatch):
+def test_webhooks_at_the_same_moment_are_each_logged_once_with_their_steps(team, hold_first_batch):
     auto = automation(team, respond=True)
     post(Client(), auto)  # the plan cached
-    group = inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
-    batches, write = [], group._write
-
-    def slow_first(items):
-        # While the first write is on its way the others queue, as under load.
-        batches.append(len(items))
-        if len(batches) == 1:
-            time.sleep(0.3)
-        return write(items)
-
-    monkeypatch.setattr(group, "_write", slow_first)
-    monkeypatch.setattr(group, "_patience", 10)  # the others wait for it, then go together
+    batches = hold_first_batch()
     answers = []
 
     def webhook():
@@ -455,19 +472,9 @@ def test_webhooks_at_the_same_moment_are_each_logged_once_with_their_steps(team,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_run_refused_in_a_batch_fails_alone_and_the_others_are_written(team, monkeypatch):
+def test_a_run_refused_in_a_batch_fails_alone_and_the_others_are_written(team, hold_first_batch):
     auto = automation(team)
-    group = inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
-    batches, write = [], group._write
-
-    def slow_first(items):
-        batches.append(len(items))
-        if len(batches) == 1:
-            time.sleep(0.3)
-        return write(items)
-
-    monkeypatch.setattr(group, "_write", slow_first)
-    monkeypatch.setattr(group, "_patience", 10)  # the others wait for it, then go together
+    batches = hold_first_batch()
     outcomes = {}
 
     def log(key):
@@ -496,8 +503,8 @@ def test_a_run_refused_in_a_batch_fails_alone_and_the_others_are_written(team, m
 @pytest.mark.django_db(transaction=True)
 def test_a_long_log_is_written_alone(team, monkeypatch):
     auto = automation(team)
-    group = inserts._together if connection.vendor == "postgresql" else inserts._sqlite_together
-    monkeypatch.setattr(group, "_write", lambda items: pytest.fail("a long log went together"))
+    group = log_writers()
+    monkeypatch.setattr(group, "submit", lambda *a, **k: pytest.fail("a long log was queued"))
     long = execution(auto)
     inserts.insert_execution(long, run_values(150), expect=(auto.pk, auto.version))
     assert StepRun.objects.filter(execution=long).count() == 150
