@@ -223,3 +223,32 @@ def test_every_page_fits_a_phone_and_a_desktop(page, ada, ada_chatgpt):
     page.click("#menu-button")
     page.click("#site-menu >> text=Executions")
     page.wait_for_selector("h1:has-text('Executions')")
+
+
+def _box(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_the_header_wraps_its_account_group_whole(page, ada):
+    """At a laptop's 1280 px the team switcher, the user and Sign out stay on one line
+    (Sign out once sat alone on a second); on a phone the open menu is a full-width
+    panel under the brand, not a column squeezed beside it."""
+    sign_in(page, ada)
+    page.goto(page.base + "/executions/")
+    for width in range(1400, 761, -40):  # wherever the header has to wrap
+        page.set_viewport_size({"width": width, "height": 900})
+        middles = [
+            box["y"] + box["height"] / 2
+            for box in (
+                _box(page, "header select[name=team]"),
+                _box(page, "header .who"),
+                _box(page, "header button:text-is('Sign out')"),
+            )
+        ]
+        assert max(middles) - min(middles) < 4, f"the account group broke apart at {width} px"
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.click("#menu-button")
+    brand, menu = _box(page, "header a[href='/']"), _box(page, "#site-menu")
+    assert menu["y"] >= brand["y"] + brand["height"]
+    assert menu["width"] > 390 * 0.8
+    shot(page, "header-menu-390")
