@@ -3,7 +3,8 @@ ceiling measured in the same run (issue 14). ``make bench`` runs all of it:
 
 1-2. sync webhook (HTTP trigger -> Response, logged) vs a minimal Django app that parses
      the JSON body and inserts one row (bench/ceiling_settings.py: no middleware), on
-     PostgreSQL and SQLite, wrk at 32 connections;
+     PostgreSQL and SQLite, wrk at 32 connections; and the same two in process, CPU per
+     request without the HTTP server (bench/in_process.py, ``--only cpu``; not a target);
 3.   queued webhooks (202) vs the sync rate, on one install with a qcluster running;
 4.   drain: a one-step automation POSTing to a local server vs a bare django-q2 task doing
      the same I/O (bench/tasks.py), same Redis and workers;
@@ -52,7 +53,7 @@ from bench import harness as h  # noqa: E402
 from bench import netns  # noqa: E402
 
 RESULTS = h.ROOT / "bench" / "results"
-SECTIONS = ("sync", "queue", "log", "uc1", "multi", "engine")
+SECTIONS = ("sync", "cpu", "queue", "log", "uc1", "multi", "engine")
 
 ECHO = {
     "name": "Echo",
@@ -737,6 +738,34 @@ print((time.perf_counter() - start) / ({iterations} * 101) * 1000)
     return {"per_step_ms": round(per_step_ms, 4), "iterations": iterations, "items": 100}
 
 
+def in_process(database_url: str, name: str) -> dict:
+    """1-2 without the HTTP server: the webhook's and the ceiling's CPU per request in
+    process (bench/in_process.py), each on a database of its own kind."""
+    data_dir = tempfile.mkdtemp(prefix=f"switchboard-bench-cpu-{name}-")
+    env = h.env_for(database_url, data_dir)
+    h.manage(env, "migrate", "-v0")
+    out: dict = {"database": name}
+    for kind, settings_module in (
+        ("webhook", "bench.settings"),
+        ("ceiling", "bench.ceiling_settings"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "bench/in_process.py", kind],
+            cwd=h.ROOT,
+            env=dict(env, DJANGO_SETTINGS_MODULE=settings_module),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode:
+            raise SystemExit(f"in-process {kind} failed:\n{result.stdout}\n{result.stderr}")
+        out[kind] = json.loads(result.stdout.strip().splitlines()[-1])
+    out["ratio"] = ratio(out["ceiling"]["cpu_us"], out["webhook"]["cpu_us"])
+    if database_url:
+        h.drop_postgres(database_url)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return out
+
+
 def use_case_1(database_url: str, name: str) -> dict:
     data_dir = tempfile.mkdtemp(prefix=f"switchboard-bench-uc1-{name}-")
     env = h.env_for(database_url, data_dir, DJANGO_SETTINGS_MODULE="config.settings")
@@ -792,6 +821,11 @@ def main() -> None:
                 bench_sync("sqlite", "", sync_seconds, cores + 1),
             ],
         )
+    if "cpu" in sections:
+        section(
+            "in_process",
+            lambda: [in_process(h.fresh_postgres("cpu"), "postgres"), in_process("", "sqlite")],
+        )
     if "queue" in sections:
         section("queue", lambda: bench_queue(args.seconds, cores * 2, 10_000, 5_000))
     if "log" in sections:
@@ -834,6 +868,17 @@ def summary(results: dict) -> list[dict]:
                 and (run["database"] != "postgres" or (w["p99_ms"] < 50 and w["errors"] == 0)),
                 "p99_ms": w["p99_ms"],
                 "errors": w["errors"],
+            }
+        )
+    for run in results.get("in_process", []):
+        # Not a target: where 1-2 stand without the HTTP server, steadier between runs.
+        rows.append(
+            {
+                "target": f"CPU per request in process, {run['database']} (not a target)",
+                "value": f"webhook {run['webhook']['cpu_us']} us",
+                "ceiling": f"{run['ceiling']['cpu_us']} us",
+                "ratio": run["ratio"],
+                "met": None,
             }
         )
     if "queue" in results:
