@@ -5,7 +5,8 @@ Under gunicorn both pay the same HTTP server, thread hand-offs and socket on top
 a shared VM one wrk run moves by a third from the next; the CPU a request costs the
 application itself, the best of many batches, moves by a few percent. It says where
 targets 1 and 2 stand between machines and runs. Run by bench/run.py with the
-environment that sets the database; ``webhook`` or ``ceiling`` (with
+environment that sets the database, given the path to request (the sync section's
+automation's webhook, or the ceiling's URL with
 DJANGO_SETTINGS_MODULE=bench.ceiling_settings); prints JSON.
 """
 
@@ -33,23 +34,6 @@ BATCHES, PER_BATCH, WARM_UP = 20, 200, 200
 BODY = b'{"text": "hello", "n": 1}'
 
 
-def _path(kind: str) -> str:
-    if kind == "ceiling":
-        return "/bench/ceiling/"
-    from django.contrib.auth import get_user_model
-
-    from accounts.services import team_create
-    from automations import services
-    from bench.run import ECHO  # the sync section's automation
-
-    user = get_user_model().objects.create_user(f"in-process-{time.time()}")
-    team = team_create(name=f"In process {time.time()}", owner=user)
-    project = services.project_create(team=team, name="Bench")
-    automation = services.automation_create(project=project, data=dict(ECHO))
-    services.automation_activate(automation=automation)
-    return f"/hooks/{automation.webhook_token}/"
-
-
 def _environ(path: str) -> dict:
     # As gunicorn hands a request over (wrk's headers).
     return {
@@ -62,8 +46,7 @@ def _environ(path: str) -> dict:
     }  # fmt: skip
 
 
-def main(kind: str) -> None:
-    path = _path(kind)
+def main(path: str) -> None:
     handler = WSGIHandler()
     answers: list[str] = []
 
@@ -78,7 +61,7 @@ def main(kind: str) -> None:
     for _ in range(WARM_UP):
         one()
     if not answers[-1].startswith("200"):
-        raise SystemExit(f"{kind} answered {answers[-1]}")
+        raise SystemExit(f"{path} answered {answers[-1]}")
     gc.freeze()  # as gunicorn.conf.py does once a worker has loaded the app
     best = float("inf")
     for _ in range(BATCHES):

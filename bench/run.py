@@ -744,13 +744,14 @@ def in_process(database_url: str, name: str) -> dict:
     data_dir = tempfile.mkdtemp(prefix=f"switchboard-bench-cpu-{name}-")
     env = h.env_for(database_url, data_dir)
     h.manage(env, "migrate", "-v0")
+    token = make_automations(env, {"echo": ECHO})["echo"]["token"]
     out: dict = {"database": name}
-    for kind, settings_module in (
-        ("webhook", "bench.settings"),
-        ("ceiling", "bench.ceiling_settings"),
+    for kind, path, settings_module in (
+        ("webhook", f"/hooks/{token}/", "bench.settings"),
+        ("ceiling", "/bench/ceiling/", "bench.ceiling_settings"),
     ):
         result = subprocess.run(
-            [sys.executable, "bench/in_process.py", kind],
+            [sys.executable, "bench/in_process.py", path],
             cwd=h.ROOT,
             env=dict(env, DJANGO_SETTINGS_MODULE=settings_module),
             capture_output=True,
