@@ -230,9 +230,10 @@ def _box(page, selector: str) -> dict:
 
 
 def test_the_header_wraps_its_account_group_whole(page, ada):
-    """At a laptop's 1280 px the team switcher, the user and Sign out stay on one line
-    (Sign out once sat alone on a second); on a phone the open menu is a full-width
-    panel under the brand, not a column squeezed beside it."""
+    """At every desktop width down to the phone layout the team switcher, the user and
+    Sign out stay on one line (Sign out once sat alone on a second at 1200-1280 px); on
+    a phone the open menu is a full-width panel under the brand, not a column squeezed
+    beside it."""
     sign_in(page, ada)
     page.goto(page.base + "/executions/")
     for width in range(1400, 761, -40):  # wherever the header has to wrap
