@@ -7,8 +7,19 @@ carries: on PostgreSQL a statement of four runs' logs cost the server 68 µs of 
 run and the client 47, one of a single run's log 150 and 115. While one thread's write
 is on its way, the threads finishing their runs after it queue theirs; when it is done,
 the first of them writes all that queued, in one statement, and each waits for its own
-outcome. Nothing waits on a timer: a write that finds no other in flight goes at once,
-so a lone webhook is written as before, and under load the batches form by themselves.
+outcome. A write that finds no other in flight goes at once, so a lone webhook is
+written as before, and under load the batches form by themselves.
+
+Under load a leader may first linger a moment (``linger``, SQLite's): when the batch
+before it held several writes, others are finishing their runs on this process's other
+threads, and a leader that wrote at once would carry one or two of them where one more
+millisecond gathers most. Each write costs the database a commit and its shared pages
+once, whatever the batch's size, so waiting a little costs less than writing twice; on
+SQLite, where every write also takes the writers' turn of all processes, three
+processes of eight threads drained 15-17% more webhooks and spent 4-8% less CPU on each
+with a millisecond's linger (batches of 4.5 runs against 2.4 under gunicorn). A write
+that follows a lone one goes at once, so a webhook on a quiet server never waits, and
+the linger ends early once the batch is full.
 
 Each write keeps its own outcome: a batch that fails as a whole (a refused value in one
 of its runs, a lost connection) is written again by each of its writers alone, as if
@@ -47,7 +58,8 @@ class GroupCommit:
     """``write(items)`` answers one outcome per item, in order; it is called by one
     thread at a time, with items of one ``key`` (writes of one shape, so that a batch is
     one of few statements), at most ``most`` of them and ``limit`` in size all told (no
-    bound when None). An item larger than ``alone_above`` is written alone."""
+    bound when None). An item larger than ``alone_above`` is written alone. A leader
+    whose predecessor wrote several waits up to ``linger`` seconds for more."""
 
     def __init__(
         self,
@@ -57,9 +69,17 @@ class GroupCommit:
         limit: int | None = None,
         alone_above: int | None = None,
         patience: float = 0.1,
+        linger: float = 0.0,
     ) -> None:
+        if linger >= patience:
+            raise ValueError(f"A linger of {linger} s would outlast the writers' patience.")
         self._write = write
         self._most = most
+        self._linger = linger
+        # Whether the last batch held several writes (others were writing meanwhile),
+        # and the gate of a leader lingering, which a writer that fills the batch opens.
+        self._crowded = False
+        self._gate: threading.Lock | None = None
         self._limit = limit
         self._alone_above = alone_above
         self._patience = patience
@@ -87,6 +107,9 @@ class GroupCommit:
             self._waiting.append(entry)
             leads = not self._busy
             self._busy = True
+            if self._gate is not None and len(self._waiting) >= self._most:
+                self._gate.release()
+                self._gate = None
         if not leads:
             if not entry.woken.acquire(timeout=self._patience):
                 if self._give_up(entry):
@@ -108,28 +131,52 @@ class GroupCommit:
             return True
 
     def _lead(self) -> Any:
-        """Write the batch at the head of the queue (this thread's write comes first)."""
-        with self._lock:
-            batch = self._take()
-        outcomes = [ALONE] * len(batch)
+        """Write the batch at the head of the queue (this thread's write comes first),
+        after lingering when the last batch was crowded."""
+        batch: list[_Entry] = []
+        outcomes: list[Any] = []
         try:
+            if self._linger and self._crowded:
+                self._wait_for_company()
+            with self._lock:
+                batch = self._take()
+            self._crowded = len(batch) > 1
+            outcomes = [ALONE] * len(batch)
             outcomes = self._write([entry.item for entry in batch])
         except Exception as exc:
             # Each writes alone and meets its own error there; the message may quote a
             # run's values, so only the kind is said here.
             logger.info("%d writes sent together failed (%s)", len(batch), type(exc).__name__)
         finally:
-            # Even when the thread is stopped mid-write, no writer is left waiting.
+            # Even when the thread is stopped mid-write (or while lingering), no writer
+            # is left waiting.
             with self._lock:
+                self._gate = None
+                if not batch:
+                    batch = self._take()
                 if self._waiting:
                     self._waiting[0].leads = True
                     self._waiting[0].woken.release()
                 else:
                     self._busy = False
+            if len(outcomes) != len(batch):
+                outcomes = [ALONE] * len(batch)
             for entry, outcome in zip(batch[1:], outcomes[1:], strict=True):
                 entry.outcome = outcome
                 entry.woken.release()
         return outcomes[0]
+
+    def _wait_for_company(self) -> None:
+        """Up to ``linger`` seconds, or until a writer fills the batch."""
+        gate = threading.Lock()
+        gate.acquire()
+        with self._lock:
+            if len(self._waiting) >= self._most:
+                return
+            self._gate = gate
+        gate.acquire(timeout=self._linger)
+        with self._lock:
+            self._gate = None
 
     def _take(self) -> list[_Entry]:
         # The head, and those behind it of the same key while the batch has room; the

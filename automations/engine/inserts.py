@@ -444,8 +444,12 @@ def _insert_sqlite_many(items: list[SQLiteRow]) -> list[bool]:
 
 # SQLite: any runs' logs written at the same moment by threads of this process, in one
 # transaction (one commit, and the pages they share written once), as PostgreSQL's.
+# Under load a leader lingers up to SQLITE_LINGER seconds for the runs finishing on
+# this process's other threads (group_commit.py): each write also takes the writers'
+# turn of every process, and fewer, larger writes let all of them through sooner.
+SQLITE_LINGER = 0.001
 _sqlite_together = group_commit.GroupCommit(
-    _insert_sqlite_many, most=TREES_TOGETHER, alone_above=ALONE_ABOVE
+    _insert_sqlite_many, most=TREES_TOGETHER, alone_above=ALONE_ABOVE, linger=SQLITE_LINGER
 )
 
 

@@ -46,7 +46,7 @@ def submit_in_threads(group, items, key=lambda item: "one shape", call="submit")
             outcomes[item] = exc
 
     for item in items:
-        threads.append(threading.Thread(target=one, args=(item,)))
+        threads.append(threading.Thread(target=one, args=(item,), daemon=True))
         threads[-1].start()
     return outcomes, threads
 
@@ -167,3 +167,83 @@ def test_a_write_stuck_behind_a_slow_one_goes_alone_after_its_patience():
     join(threads)
     assert first == {"slow": "written slow"} and store.batches == [["slow"]]
     assert group.submit("later", key="one shape") == "written later"
+
+
+def crowded(group, store):
+    """The group's last batch held several writes (b and c, behind a in flight)."""
+    behind_a_write_in_flight(store, group, ["b", "c"])
+    assert store.batches[1:] == [["b", "c"]]
+
+
+def lingering(group):
+    deadline = time.monotonic() + WAIT
+    while group._gate is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+def test_after_a_crowded_batch_the_leader_lingers_for_company():
+    store = Store()
+    group = GroupCommit(store.write, most=10, linger=0.2, patience=WAIT)
+    crowded(group, store)
+    outcomes, threads = submit_in_threads(group, ["d"])
+    lingering(group)  # without the linger, d would be written alone by now
+    more, others = submit_in_threads(group, ["e"])
+    join(threads + others)
+    assert store.batches[-1] == ["d", "e"]
+    assert {**outcomes, **more} == {"d": "written d", "e": "written e"}
+    assert not group._busy and group._gate is None
+
+
+def test_the_linger_ends_as_soon_as_the_batch_is_full():
+    store = Store()
+    # Never waited out in a test: the second write fills the batch.
+    group = GroupCommit(store.write, most=2, linger=600, patience=601)
+    crowded(group, store)
+    outcomes, threads = submit_in_threads(group, ["d"])
+    lingering(group)
+    more, others = submit_in_threads(group, ["e"])
+    join(threads + others)  # within WAIT: the second write filled the batch
+    assert store.batches[-1] == ["d", "e"]
+    assert {**outcomes, **more} == {"d": "written d", "e": "written e"}
+
+
+def test_a_write_after_a_lone_one_goes_at_once():
+    store = Store()
+    store.release.set()
+    group = GroupCommit(store.write, most=10, linger=600, patience=601)
+    assert group.submit("a", key="k") == "written a"
+    outcomes, threads = submit_in_threads(group, ["b"])
+    join(threads)  # within WAIT: a was alone, so nobody lingers
+    assert outcomes == {"b": "written b"} and store.batches == [["a"], ["b"]]
+
+
+class StoppedWhileLingering(GroupCommit):
+    def __init__(self, *args, company: threading.Event, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.company = company
+
+    def _wait_for_company(self) -> None:
+        assert self.company.wait(WAIT)
+        raise SystemExit("the worker is stopped")
+
+
+def test_no_writer_is_left_waiting_when_the_lingering_thread_is_stopped():
+    store = Store()
+    company = threading.Event()
+    group = StoppedWhileLingering(store.write, most=10, linger=600, patience=601, company=company)
+    crowded(group, store)
+    outcomes, threads = submit_in_threads(group, ["d"])
+    more, others = submit_in_threads(group, ["e"])
+    queued(group, 2)
+    company.set()
+    join(threads + others)
+    assert isinstance(outcomes["d"], SystemExit)
+    assert more == {"e": ALONE}  # told to write alone, as when a batch fails
+    assert not group._busy and not group._waiting
+
+
+def test_a_linger_as_long_as_the_patience_is_refused():
+    # Writers queued behind a lingering leader would give up before it wrote.
+    with pytest.raises(ValueError, match="linger"):
+        GroupCommit(Store().write, most=10, linger=0.1, patience=0.1)
