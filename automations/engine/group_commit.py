@@ -134,14 +134,13 @@ class GroupCommit:
         """Write the batch at the head of the queue (this thread's write comes first),
         after lingering when the last batch was crowded."""
         batch: list[_Entry] = []
-        outcomes: list[Any] = []
+        outcomes: list[Any] | None = None  # None: the write did not complete
         try:
             if self._linger and self._crowded:
                 self._wait_for_company()
             with self._lock:
                 batch = self._take()
             self._crowded = len(batch) > 1
-            outcomes = [ALONE] * len(batch)
             outcomes = self._write([entry.item for entry in batch])
         except Exception as exc:
             # Each writes alone and meets its own error there; the message may quote a
@@ -151,7 +150,6 @@ class GroupCommit:
             # Even when the thread is stopped mid-write (or while lingering), no writer
             # is left waiting.
             with self._lock:
-                self._gate = None
                 if not batch:
                     batch = self._take()
                 if self._waiting:
@@ -159,7 +157,7 @@ class GroupCommit:
                     self._waiting[0].woken.release()
                 else:
                     self._busy = False
-            if len(outcomes) != len(batch):
+            if outcomes is None:
                 outcomes = [ALONE] * len(batch)
             for entry, outcome in zip(batch[1:], outcomes[1:], strict=True):
                 entry.outcome = outcome
@@ -174,9 +172,11 @@ class GroupCommit:
             if len(self._waiting) >= self._most:
                 return
             self._gate = gate
-        gate.acquire(timeout=self._linger)
-        with self._lock:
-            self._gate = None
+        try:
+            gate.acquire(timeout=self._linger)
+        finally:
+            with self._lock:
+                self._gate = None
 
     def _take(self) -> list[_Entry]:
         # The head, and those behind it of the same key while the batch has room; the

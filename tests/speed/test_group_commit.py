@@ -57,11 +57,15 @@ def join(threads):
         assert not thread.is_alive()
 
 
-def queued(group, count):
+def until(condition):
     deadline = time.monotonic() + WAIT
-    while len(group._waiting) < count:
+    while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.001)
+
+
+def queued(group, count):
+    until(lambda: len(group._waiting) >= count)
 
 
 def behind_a_write_in_flight(store, group, later, **how):
@@ -176,10 +180,7 @@ def crowded(group, store):
 
 
 def lingering(group):
-    deadline = time.monotonic() + WAIT
-    while group._gate is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
+    until(lambda: group._gate is not None)
 
 
 def test_after_a_crowded_batch_the_leader_lingers_for_company():
